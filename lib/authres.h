@@ -1,0 +1,58 @@
+/*
+ * authres.h -- the Authentication-Results field (RFC 8601) relaysign adds,
+ * and the test for fields that claim to be ours.
+ *
+ * RFC 8601 5: an MTA must remove (or rename) fields that claim its
+ * authserv-id before adding its own, or downstream filters trust a forgery.
+ */
+#ifndef RELAYSIGN_AUTHRES_H
+#define RELAYSIGN_AUTHRES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "key.h"
+#include "policy.h"
+
+/* Longest Authentication-Results value we write. */
+#define AUTHRES_MAX 2048
+
+/*
+ * authres_is_ours: true if the field body value[0..len) names authserv_id
+ * (compared case-insensitively; leading CFWS and comments skipped; the
+ * authserv-id may be a token or a quoted-string, optionally followed by a
+ * version number).  Anything unparseable is not ours.
+ */
+bool authres_is_ours(const char *value, size_t len, const char *authserv_id);
+
+struct authres_sig {
+	const char *domain;	/* header.d */
+	const char *selector;	/* header.s */
+	enum key_alg alg;	/* header.a */
+};
+
+struct authres_facts {
+	const char *authserv_id;
+	enum policy_trust trust;
+	const char *auth_user;		/* {auth_authen} when trust is auth, else NULL */
+	enum policy_spf spf;		/* POLICY_SPF_UNCHECKED: no spf= clause */
+	const char *spf_mailfrom;	/* smtp.mailfrom value, or NULL */
+	const char *spf_helo;		/* smtp.helo value for a null sender, or NULL */
+	const char *from_domain;	/* header.from, NULL when From was bad */
+	struct policy_decision decision;
+	const struct authres_sig *sigs;	/* signatures made, when signed */
+	size_t nsigs;
+};
+
+/*
+ * authres_format: writes the field body (without "Authentication-Results:")
+ * into buf, e.g.
+ *   mail.example.edu; auth=pass smtp.auth=alma;
+ *   x-relaysign=signed policy.relay=auth header.from=library.example.edu
+ *   header.d=library.example.edu header.s=alma2026 header.a=rsa-sha256
+ * Values from peers are written as RFC 2045 tokens or quoted-strings,
+ * never raw.  Returns 0, or -1 when it does not fit in len.
+ */
+int authres_format(const struct authres_facts *facts, char *buf, size_t len);
+
+#endif
