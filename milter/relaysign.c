@@ -1,0 +1,357 @@
+/*
+ * relaysign.c -- the daemon: options, configuration, socket, privileges,
+ * signals, and libmilter's main loop.
+ *
+ * Signals: libmilter's own signal thread treats SIGHUP as "stop".  We want
+ * SIGHUP to reload, so smfi_main runs in its own thread with SIGHUP, SIGTERM
+ * and SIGINT blocked, and the main thread keeps them unblocked with
+ * handlers that only write a byte to a pipe.  Linux delivers a
+ * process-directed signal to the main thread whenever that thread does not
+ * block it, so libmilter's thread never sees them; the main thread reads
+ * the pipe and reloads or stops.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+#include <opendkim/dkim.h>
+#include <openssl/crypto.h>
+#include <libpsl.h>
+#include <idn2.h>
+
+#include "callbacks.h"
+#include "conf.h"
+#include "keytable.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+static int sigpipe_fds[2] = { -1, -1 };
+static const char *conf_path;		/* NULL: the built-in configuration */
+
+/* usage: the synopsis of relaysign(8). */
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: relaysign [-fnV] [-c config]\n");
+	exit(1);
+}
+
+/* print_versions: -V, our version and the libraries we run with. */
+static void
+print_versions(void)
+{
+	unsigned int mmaj, mmin, mpl;
+	uint32_t dv = dkim_libversion();
+
+	(void)smfi_version(&mmaj, &mmin, &mpl);
+	printf("relaysign %s\n", PACKAGE_VERSION);
+	printf("  libmilter %u.%u.%u\n", mmaj, mmin, mpl);
+	printf("  libopendkim %u.%u.%u\n", dv >> 24, (dv >> 16) & 0xff, (dv >> 8) & 0xff);
+	printf("  %s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("  libpsl %s\n", psl_get_version());
+	printf("  libidn2 %s\n", idn2_check_version(NULL));
+}
+
+/* load_conf: the configuration from conf_path, or the built-in one. */
+static struct conf *
+load_conf(char *err, size_t errlen)
+{
+	struct conf *conf = NULL;
+	int rc;
+
+	rc = conf_path != NULL ? conf_load(conf_path, &conf, err, errlen) :
+	    conf_load_builtin(&conf, err, errlen);
+	return rc == 0 ? conf : NULL;
+}
+
+/* on_signal: async-signal-safe: hand the signal number to the main loop. */
+static void
+on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	(void)write(sigpipe_fds[1], &b, 1);
+	errno = saved;
+}
+
+/* milter_thread: runs libmilter's loop; tells the main loop when it ends. */
+static void *
+milter_thread(void *arg)
+{
+	int *rc = arg;
+	unsigned char b = 0;
+
+	*rc = smfi_main();
+	(void)write(sigpipe_fds[1], &b, 1);
+	return NULL;
+}
+
+/*
+ * nodelay_listener: sets TCP_NODELAY on the listening socket libmilter
+ * opened; Linux passes it on to every accepted connection.  libmilter
+ * writes a header change and its reply as separate packets; without it,
+ * Nagle holds the second until the MTA's delayed ACK, ~40 ms a message
+ * (RIG.md, "Latency trap").  libmilter does not expose the descriptor, so
+ * find the one listening socket among ours.
+ */
+static void
+nodelay_listener(void)
+{
+	int fd, one = 1;
+
+	for (fd = 0; fd < 1024; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int listening = 0;
+		socklen_t ll = sizeof(listening);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0 ||
+		    !listening)
+			continue;
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+			log_warn("setsockopt(TCP_NODELAY) on the milter socket");
+	}
+}
+
+/* drop_privileges: become UserID ("user" or "user:group"). */
+static int
+drop_privileges(const char *spec)
+{
+	char name[256], *group;
+	struct passwd *pw;
+	gid_t gid;
+
+	util_strlcpy(name, spec, sizeof(name));
+	if ((group = strchr(name, ':')) != NULL)
+		*group++ = '\0';
+	if ((pw = getpwnam(name)) == NULL) {
+		fprintf(stderr, "relaysign: UserID %s: no such user\n", name);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (group != NULL) {
+		struct group *gr = getgrnam(group);
+
+		if (gr == NULL) {
+			fprintf(stderr, "relaysign: UserID %s: no such group %s\n", spec, group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (getuid() != 0 && geteuid() != 0) {
+		if (pw->pw_uid == geteuid())
+			return 0;
+		fprintf(stderr, "relaysign: UserID %s: must start as root to change user\n",
+		    spec);
+		return -1;
+	}
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+		fprintf(stderr, "relaysign: UserID %s: %s\n", spec, strerror(errno));
+		return -1;
+	}
+	/* Make sure there is no way back. */
+	if (setuid(0) == 0) {
+		fprintf(stderr, "relaysign: UserID %s: could still regain root\n", spec);
+		return -1;
+	}
+	return 0;
+}
+
+/* write_pidfile: PidFile, written after the fork. */
+static int
+write_pidfile(const char *path)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL) {
+		log_warn("PidFile %s", path);
+		return -1;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) != 0) {
+		log_warn("PidFile %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* reload: SIGHUP: a new configuration, or the old one kept with the reason. */
+static void
+reload(const struct conf *old)
+{
+	char err[1024];
+	struct conf *conf = load_conf(err, sizeof(err));
+
+	if (conf == NULL) {
+		log_err("reload failed, keeping the configuration in force: %s", err);
+		return;
+	}
+	if (strcmp(conf->socket, old->socket) != 0)
+		log_notice("reload: Socket changed; it takes effect at restart");
+	if ((conf->user_id == NULL) != (old->user_id == NULL) ||
+	    (conf->user_id != NULL && strcmp(conf->user_id, old->user_id) != 0))
+		log_notice("reload: UserID changed; it takes effect at restart");
+	log_setup(false, conf->syslog, conf->syslog_facility, conf->log_level);
+	log_notice("reloaded %s: %zu keys", conf->path, keytable_nkeys(conf->keys));
+	state_replace(conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	bool foreground = false, check = false;
+	struct conf *conf;
+	char err[1024];
+	struct sigaction sa;
+	sigset_t block;
+	pthread_t tid;
+	int ch, milter_rc = -1, status = 0;
+	bool stopping = false;
+	char *pid_file = NULL;
+
+	while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'V':
+			print_versions();
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	if ((conf = load_conf(err, sizeof(err))) == NULL) {
+		fprintf(stderr, "relaysign: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("relaysign: %s: ok (%zu keys)\n", conf->path, keytable_nkeys(conf->keys));
+		conf_free(conf);
+		return 0;
+	}
+
+	if (smfi_register(*callbacks_desc()) != MI_SUCCESS ||
+	    smfi_setconn(conf->socket) != MI_SUCCESS) {
+		fprintf(stderr, "relaysign: cannot register with libmilter\n");
+		return 1;
+	}
+	/* Open the socket ourselves so a busy port is reported, not lost in syslog. */
+	if (smfi_opensocket(1) != MI_SUCCESS) {
+		fprintf(stderr, "relaysign: %s: cannot listen on Socket %s (in use, or no "
+		    "permission?)\n", conf->path, conf->socket);
+		return 1;
+	}
+	nodelay_listener();
+
+	if (conf->user_id != NULL && drop_privileges(conf->user_id) != 0)
+		return 1;
+
+	if (!foreground && conf->background && daemon(0, 0) != 0) {
+		fprintf(stderr, "relaysign: daemon: %s\n", strerror(errno));
+		return 1;
+	}
+	log_setup(foreground, conf->syslog, conf->syslog_facility, conf->log_level);
+	if (conf->pid_file != NULL)
+		(void)write_pidfile(conf->pid_file);
+
+	if (pipe(sigpipe_fds) != 0) {
+		log_warn("pipe");
+		return 1;
+	}
+	(void)fcntl(sigpipe_fds[1], F_SETFL, O_NONBLOCK);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Threads made while these are blocked inherit the block (see top). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+
+	log_notice("starting: %s, Socket %s, %zu keys", conf->path, conf->socket,
+	    keytable_nkeys(conf->keys));
+	/* A reload may free conf: keep the PidFile we wrote, to remove it at exit. */
+	if (conf->pid_file != NULL && (pid_file = strdup(conf->pid_file)) == NULL) {
+		log_err("out of memory");
+		return 1;
+	}
+	state_init(conf);
+	if (pthread_create(&tid, NULL, milter_thread, &milter_rc) != 0) {
+		log_err("cannot start the milter thread");
+		return 1;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+
+	for (;;) {
+		unsigned char b;
+		ssize_t n = read(sigpipe_fds[0], &b, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || b == 0) {
+			/* smfi_main returned. */
+			if (!stopping) {
+				log_err("the milter loop stopped by itself (rc %d)", milter_rc);
+				status = 1;
+			}
+			break;
+		}
+		if (b == SIGHUP) {
+			const struct conf *cur = state_acquire();
+
+			reload(cur);
+			state_release(cur);
+		} else if (!stopping) {
+			log_notice("stopping on signal %d: finishing messages in flight", b);
+			stopping = true;
+			(void)smfi_stop();
+		}
+	}
+	pthread_join(tid, NULL);
+	if (pid_file != NULL)
+		(void)unlink(pid_file);
+	free(pid_file);
+	state_shutdown();
+	log_notice("stopped");
+	return status;
+}

@@ -1,0 +1,129 @@
+/*
+ * state.c -- reference-counted configuration swap.
+ *
+ * libmilter runs one thread per connection; one mutex guards the current
+ * pointer and every count.  Holding it is brief: no I/O under the lock.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "state.h"
+
+struct holder {
+	struct conf *conf;
+	unsigned refs;		/* messages using it, plus one while current */
+	struct holder *next;	/* retired holders still in use */
+};
+
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct holder *current;
+static struct holder *retired;
+
+/* holder_new: wraps conf; aborts on out of memory at start, where nothing is lost. */
+static struct holder *
+holder_new(struct conf *conf)
+{
+	struct holder *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		abort();
+	h->conf = conf;
+	h->refs = 1;
+	return h;
+}
+
+/* holder_drop: one reference less; frees at zero. Called with the lock held. */
+static void
+holder_drop(struct holder *h)
+{
+	struct holder **pp;
+
+	if (--h->refs > 0)
+		return;
+	for (pp = &retired; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	conf_free(h->conf);
+	free(h);
+}
+
+/* state_init: installs the first configuration. */
+void
+state_init(struct conf *conf)
+{
+	pthread_mutex_lock(&state_lock);
+	current = holder_new(conf);
+	pthread_mutex_unlock(&state_lock);
+}
+
+/* state_acquire: the configuration in force, referenced; NULL once shut down. */
+const struct conf *
+state_acquire(void)
+{
+	const struct conf *conf;
+
+	pthread_mutex_lock(&state_lock);
+	if (current == NULL) {
+		/* Shutting down: the caller tempfails. */
+		pthread_mutex_unlock(&state_lock);
+		return NULL;
+	}
+	current->refs++;
+	conf = current->conf;
+	pthread_mutex_unlock(&state_lock);
+	return conf;
+}
+
+/* state_release: drops a reference taken by state_acquire. */
+void
+state_release(const struct conf *conf)
+{
+	struct holder *h;
+
+	if (conf == NULL)
+		return;
+	pthread_mutex_lock(&state_lock);
+	if (current != NULL && current->conf == conf)
+		h = current;
+	else
+		for (h = retired; h != NULL && h->conf != conf; h = h->next)
+			;
+	if (h != NULL)
+		holder_drop(h);
+	pthread_mutex_unlock(&state_lock);
+}
+
+/* state_replace: installs a new configuration, retiring the old one. */
+void
+state_replace(struct conf *conf)
+{
+	struct holder *h = holder_new(conf), *old;
+
+	pthread_mutex_lock(&state_lock);
+	old = current;
+	current = h;
+	if (old != NULL) {
+		old->next = retired;
+		retired = old;
+		holder_drop(old);
+	}
+	pthread_mutex_unlock(&state_lock);
+}
+
+/* state_shutdown: drops the configuration in force. */
+void
+state_shutdown(void)
+{
+	pthread_mutex_lock(&state_lock);
+	if (current != NULL) {
+		struct holder *old = current;
+
+		current = NULL;
+		old->next = retired;
+		retired = old;
+		holder_drop(old);
+	}
+	pthread_mutex_unlock(&state_lock);
+}

@@ -1,0 +1,32 @@
+/*
+ * state.h -- the configuration in force, swapped whole on SIGHUP.
+ *
+ * A message takes a reference when it starts (MAIL FROM) and drops it at
+ * its end, so in-flight messages keep the keys they started with while new
+ * ones see the new set (DESIGN.md 3).
+ */
+#ifndef RELAYSIGN_STATE_H
+#define RELAYSIGN_STATE_H
+
+#include "conf.h"
+
+/* state_init: installs the first configuration (taken over). */
+void state_init(struct conf *conf);
+
+/* state_acquire: the configuration in force, with a reference the caller
+ * releases; NULL after state_shutdown. */
+const struct conf *state_acquire(void);
+
+/* state_release: drops a reference; the last one to an old configuration frees it. */
+void state_release(const struct conf *conf);
+
+/*
+ * state_replace: installs conf (taken over) as the configuration in force;
+ * the old one is freed when its last message ends.
+ */
+void state_replace(struct conf *conf);
+
+/* state_shutdown: drops the configuration in force (at exit, for leak checks). */
+void state_shutdown(void);
+
+#endif
