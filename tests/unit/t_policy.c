@@ -193,7 +193,7 @@ oracle(void)
 		else if ((d.action == A_ACC) != (f.trust == T_NONE))
 			why = "accept iff untrusted";
 		else if (d.action == A_REJ && !(f.from != FROM_OK && b))
-			why = "rejects without a bad From and RejectBadFrom";
+			why = "rejects without a bad From under OnBadFrom reject";
 		else if (d.action == A_TEMP && !(f.require_spf && f.spf == S_TEMP))
 			why = "tempfails without an SPF temperror under RequireSPF";
 		else if ((d.reason == R_NONE) != (d.action == A_SIGN))
