@@ -1,0 +1,41 @@
+#!/bin/sh
+# man-options.sh -- relaysign(8) documents every command-line flag the code
+# accepts and no other, and every man page is mandoc -Tlint clean.
+# (relaysign.conf(5) against the option table: tests/unit/t_conf.c.)
+# Speaks TAP.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+n=0
+fail=0
+tap() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
+}
+
+# The getopt string is the single source of the daemon's flags.
+optstring=$(sed -n 's/.*getopt(argc, argv, "\([^"]*\)").*/\1/p' "$top_srcdir/milter/relaysign.c")
+[ -n "$optstring" ]
+tap $? "found the getopt string in milter/relaysign.c ($optstring)"
+code_flags=$(printf '%s' "$optstring" | tr -d ':' | sed 's/./&\n/g' | grep -v '^h$' | grep . | sort)
+man_flags=$(sed -n 's/^\.It Fl \([A-Za-z]\).*/\1/p' "$top_srcdir/man/relaysign.8" | sort -u)
+for f in $code_flags; do
+	printf '%s\n' "$man_flags" | grep -qx "$f"
+	tap $? "relaysign(8) documents -$f"
+done
+for f in $man_flags; do
+	printf '%s\n' "$code_flags" | grep -qx "$f"
+	tap $? "-$f documented in relaysign(8) is accepted by the code"
+done
+
+if command -v mandoc >/dev/null 2>&1; then
+	for page in "$top_srcdir"/man/*.[0-9]; do
+		out=$(mandoc -Tlint -W warning "$page" 2>&1)
+		[ -z "$out" ]
+		tap $? "mandoc -Tlint $(basename "$page")${out:+: $out}"
+	done
+else
+	echo "# mandoc missing: apt-get install mandoc"
+	tap 1 "mandoc installed"
+fi
+echo "1..$n"
+exit $fail

@@ -1,0 +1,73 @@
+#!/bin/sh
+# run.sh -- start relaysign with a test configuration and play whole
+# milter transactions at it with miltertest (tests/milter/cases.lua).
+# Speaks TAP (the Lua script prints the lines).  Exit 77: skipped.
+set -u
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+bin=$top_builddir/relaysign
+
+if [ ! -x "$bin" ]; then
+	echo "1..0 # SKIP $bin not built"
+	exit 77
+fi
+if ! command -v miltertest >/dev/null 2>&1; then
+	echo "1..0 # SKIP miltertest not installed (apt-get install miltertest)"
+	exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/relaysign-milter.XXXXXX")
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null
+		# libmilter may take a few seconds to finish after SIGTERM.
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$pid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+umask 077
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/rsa.key" 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$tmp/ed.key" 2>/dev/null
+
+# A port of our own: the pid keeps parallel runs apart.
+port=$((20000 + $$ % 20000))
+sock="inet:$port@127.0.0.1"
+cat > "$tmp/relaysign.conf" <<CONF
+Socket $sock
+AuthservID relay.test
+RelayNetworks 192.0.2.0/24, 2001:db8::/32
+RelayAuthUsers alma
+Domain library.example.edu
+Selector rsa2026 ed2026
+KeyFile $tmp/rsa.key $tmp/ed.key
+SignatureAlgorithm rsa-sha256 ed25519-sha256
+Background no
+Syslog no
+LogLevel debug
+CONF
+
+"$bin" -f -c "$tmp/relaysign.conf" 2>"$tmp/log" &
+pid=$!
+
+# miltertest connects with retries; the Lua script prints TAP.
+miltertest -s "$top_srcdir/tests/milter/cases.lua" -D "sock=$sock" >"$tmp/out" 2>&1
+rc=$?
+cat "$tmp/out"
+if [ $rc -ne 0 ] || grep -q '^not ok' "$tmp/out"; then
+	echo "# relaysign log:"
+	sed 's/^/#   /' "$tmp/log"
+	exit 1
+fi
+# Every trusted message must have produced exactly one log line.
+signed=$(grep -c 'action=signed' "$tmp/log")
+echo "# relaysign logged $signed signed messages"
+exit 0

@@ -1,0 +1,60 @@
+#!/bin/sh
+# test.sh -- the README's second command: install what is needed, build
+# relaysign with AddressSanitizer and UndefinedBehaviorSanitizer, and run
+# the whole test suite (unit, config, man pages, miltertest, real Postfix).
+#
+#   sudo tools/test.sh            # everything
+#   sudo tools/test.sh -k         # keep the build directory's logs on success
+#
+# Run as root: it installs Debian packages and starts a private Postfix.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "test.sh: run as root (sudo tools/test.sh): it installs packages and runs Postfix" >&2
+	exit 1
+fi
+
+sh tools/setup-debian.sh
+
+./autogen.sh >/dev/null 2>&1 || ./autogen.sh
+build=$here/build-test
+rm -rf "$build"
+mkdir -p "$build"
+cd "$build"
+"$here/configure" --enable-sanitizers --localstatedir=/var --sysconfdir=/etc >configure.out 2>&1 || {
+	cat configure.out
+	exit 1
+}
+make -j2 >make.out 2>&1 || {
+	cat make.out
+	exit 1
+}
+
+# Sanitizer reports must fail the run, in the daemon too.
+ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+status=0
+make -j2 check || status=$?
+# Show every test's log on failure, so CI output says what went wrong.
+if [ $status -ne 0 ]; then
+	for f in $(find . -name '*.log' ! -name 'test-suite.log' ! -name config.log); do
+		if grep -q '^not ok\|^ERROR\|^FAIL' "$f" 2>/dev/null; then
+			echo "==== $f"
+			cat "$f"
+		fi
+	done
+fi
+# A closing line CI can read.
+total=$(cat test-suite.log 2>/dev/null | sed -n 's/^# TOTAL: *//p' | head -1)
+pass=$(sed -n 's/^# PASS: *//p' test-suite.log | head -1)
+fail=$(sed -n 's/^# FAIL: *//p' test-suite.log | head -1)
+skip=$(sed -n 's/^# SKIP: *//p' test-suite.log | head -1)
+err=$(sed -n 's/^# ERROR: *//p' test-suite.log | head -1)
+echo "test.sh: ${total:-0} test scripts"
+echo "${pass:-0} passed, $(( ${fail:-0} + ${err:-0} )) failed, ${skip:-0} skipped"
+exit $status
