@@ -21,7 +21,11 @@
  * authres_is_ours: true if the field body value[0..len) names authserv_id
  * (compared case-insensitively; leading CFWS and comments skipped; the
  * authserv-id may be a token or a quoted-string, optionally followed by a
- * version number).  Anything unparseable is not ours.
+ * version number, then ';' or the end of the value: a bare authserv-id
+ * counts as ours, since removing it is the safe mistake).  CR and LF are
+ * taken as folding wherever whitespace may stand.  value need not be
+ * NUL-terminated, and a NUL before the ';' makes it unparseable.  Anything
+ * unparseable is not ours.
  */
 bool authres_is_ours(const char *value, size_t len, const char *authserv_id);
 
@@ -46,12 +50,17 @@ struct authres_facts {
 
 /*
  * authres_format: writes the field body (without "Authentication-Results:")
- * into buf, e.g.
- *   mail.example.edu; auth=pass smtp.auth=alma;
- *   x-relaysign=signed policy.relay=auth header.from=library.example.edu
- *   header.d=library.example.edu header.s=alma2026 header.a=rsa-sha256
- * Values from peers are written as RFC 2045 tokens or quoted-strings,
- * never raw.  Returns 0, or -1 when it does not fit in len.
+ * into buf, already folded for smfi_insheader (LF TAB, no CR), e.g.
+ *   mail.example.edu;
+ *       auth=pass smtp.auth=alma;
+ *       x-relaysign=signed policy.relay=auth header.from=library.example.edu
+ *       header.d=library.example.edu header.s=alma2026 header.a=rsa-sha256
+ * Each result starts a line; within one, items fold at 78 characters and
+ * no line exceeds 998 (RFC 5322 2.1.1).  Values from peers are written as
+ * RFC 2045 tokens or quoted-strings, never raw; control characters and
+ * bytes above 0x7e in them become '?'.  Writes at most AUTHRES_MAX bytes
+ * with the NUL.  Returns 0, or -1 with buf empty when it does not fit in
+ * len (or AUTHRES_MAX, or a line), or authserv_id is NULL or empty.
  */
 int authres_format(const struct authres_facts *facts, char *buf, size_t len);
 
