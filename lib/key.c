@@ -190,8 +190,8 @@ key_load(const char *file, const char *domain, const char *selector, struct key 
     char *err, size_t errlen)
 {
 	struct key *key;
-	unsigned char *buf;
-	size_t len;
+	unsigned char *buf = NULL;
+	size_t len = 0;
 	BIO *bio;
 	int encrypted = 0, id;
 
