@@ -43,14 +43,43 @@ int keytable_add(struct keytable *kt, const char *pattern, struct key *key,
  * domain:selector:/path/to/key" lines) and SigningTable ("pattern name"
  * lines), "#" comments and blank lines allowed, loading each key once with
  * key_load.  An optional "refile:" or "file:" prefix on either path is
- * accepted and means the same thing.  Errors name "file:line: reason".
- * Returns 0, or -1 with the reason in err.
+ * accepted and means the same thing (patterns are never regular
+ * expressions).  Errors name "file:line: reason".  See keytable_load_text
+ * for the syntax.  Returns 0, or -1 with the reason in err.
  */
 int keytable_load_files(struct keytable *kt, const char *keytable_path,
     const char *signingtable_path, char *err, size_t errlen);
 
 /*
- * keytable_lookup: the keys for a From domain (lowercase A-labels).  Fills
+ * A keytable_loader makes the key for one KeyTable line: key_load(file,
+ * domain, selector, ...) for keytable_load_files; tests and the fuzzer
+ * pass their own.  arg is passed through.  Returns 0 and the key in key_r
+ * (the table takes it over), or -1 with the reason in err.
+ */
+typedef int keytable_loader(void *arg, const char *file, const char *domain,
+    const char *selector, struct key **key_r, char *err, size_t errlen);
+
+/*
+ * keytable_load_text: keytable_load_files on text already in memory:
+ * kt_text[0..kt_len) is the KeyTable, named kt_name in messages, and
+ * st_text[0..st_len) the SigningTable, named st_name.  Reads no file
+ * itself; each KeyTable line that a SigningTable line uses is loaded once
+ * with load(arg, ...), unused lines are only checked.  Lines are at most
+ * 4096 bytes, "#" starts a comment anywhere, NUL bytes are refused.
+ * Patterns: "example.edu" and "*@example.edu" (the same), "*.example.edu"
+ * (subdomains only; at least two labels after "*."); "*", "*@*", "*.com",
+ * address patterns and any other '*' are refused, and so is the "%"
+ * domain of OpenDKIM's KeyTable.  Errors say "file:line: reason" (a key
+ * that fails to load names its KeyTable line).  On error kt is unchanged.
+ * Returns 0, or -1 with the reason in err.
+ */
+int keytable_load_text(struct keytable *kt, const char *kt_name, const char *kt_text,
+    size_t kt_len, const char *st_name, const char *st_text, size_t st_len,
+    keytable_loader *load, void *arg, char *err, size_t errlen);
+
+/*
+ * keytable_lookup: the keys for a From domain (A-labels; ASCII case does not
+ * matter, RFC 4343; no trailing dot).  Fills
  * up to max entries of keys_r (pointers into the table, valid while the
  * table lives) and returns how many; 0 when the domain is not signed.
  */
