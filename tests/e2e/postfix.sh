@@ -1,0 +1,297 @@
+#!/bin/bash
+# tests/e2e/postfix.sh -- end to end through a real Postfix (TAP).
+#
+# A private Postfix on 127.0.0.1:25 with smtpd_milters = relaysign, an
+# smtp-sink storing what Postfix relays, and tests/e2e/dnsserver.py publishing
+# the DKIM keys, all inside one private mount+net+pid namespace (tests/lib.sh).
+# swaks plays the vendor relay with XCLIENT; dkimpy (verify.py) and Mail::DKIM
+# (verify.pl) check the signatures against our DNS server.
+#
+#   (a) trusted relay, From library.example.edu -> signed RSA + Ed25519, tagged
+#   (b) untrusted client, same From             -> untouched
+#   (c) trusted, From exlibrisgroup.com         -> unsigned, tagged no-key
+#   (d) trusted, two From fields                -> unsigned, tagged bad-from
+#   (e) trusted, forged relay.test A-R + foreign A-R -> forged one removed
+#
+# Environment: top_srcdir, top_builddir (as Automake sets them; default: this
+# repository), RELAYSIGN (default $top_builddir/relaysign), RS_KEEP=1 keeps the
+# temp dir (logs, messages), RS_E2E_STANDIN=opendkim runs the rig with two
+# OpenDKIM instances instead of relaysign (rig self-test: the relaysign-only
+# checks then fail, the signing/verifying ones must pass).
+# Exit 77 (skip) only when not root or relaysign is not built.
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+# shellcheck source=tests/lib.sh
+. "$top_srcdir/tests/lib.sh"
+
+RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
+STANDIN=${RS_E2E_STANDIN:-}
+
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix)"
+if [ -z "$STANDIN" ] && [ ! -x "$RELAYSIGN" ]; then
+	tap_skip_all "relaysign not built ($RELAYSIGN)"
+fi
+for tool in postfix postconf postqueue smtp-sink swaks openssl unshare ip ss perl; do
+	command -v "$tool" >/dev/null ||
+		{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
+done
+/usr/bin/python3 -c 'import dkim, dnslib' 2>/dev/null ||
+	{ echo "Bail out! /usr/bin/python3 lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+perl -MMail::DKIM::Verifier -MNet::DNS -e 1 2>/dev/null ||
+	{ echo "Bail out! Perl Mail::DKIM / Net::DNS missing (apt-get install libmail-dkim-perl libnet-dns-perl)"; exit 1; }
+
+rs_sandbox "$0" "$@"
+rs_init e2e-postfix
+
+DOMAIN=library.example.edu
+AUTHSERV=relay.test
+T=$RS_TMP
+LOG=$T/relaysign.log
+SINK=$T/sink
+
+tap_plan 20
+
+# --- keys, DNS ---------------------------------------------------------------
+mkdir -p "$T/keys" && chmod 0700 "$T/keys"
+rs_keygen_rsa "$T/keys/rsa2026.key" 2048 || rs_die "RSA key generation failed"
+rs_keygen_ed25519 "$T/keys/ed2026.key" || rs_die "Ed25519 key generation failed"
+
+start_dns --authority example.edu --authority exlibrisgroup.com \
+	--rr "rsa2026._domainkey.$DOMAIN TXT $(rs_dkim_txt_rsa "$T/keys/rsa2026.key")" \
+	--rr "ed2026._domainkey.$DOMAIN TXT $(rs_dkim_txt_ed25519 "$T/keys/ed2026.key")" \
+	--rr "$DOMAIN TXT v=spf1 -all" \
+	--rr "exlibrisgroup.com TXT v=spf1 ip4:192.0.2.0/24 -all" ||
+	rs_die "cannot start the DNS server"
+
+# --- the milter ------------------------------------------------------------------
+cat >"$T/relaysign.conf" <<EOF
+# relaysign configuration for tests/e2e/postfix.sh
+Socket              inet:8891@127.0.0.1
+AuthservID          $AUTHSERV
+RelayNetworks       192.0.2.0/24
+Domain              $DOMAIN
+Selector            rsa2026 ed2026
+KeyFile             $T/keys/rsa2026.key $T/keys/ed2026.key
+SignatureAlgorithm  rsa-sha256 ed25519-sha256
+Background          no
+Syslog              no
+EOF
+
+if [ -n "$STANDIN" ]; then
+	tap_diag "STAND-IN MODE: two OpenDKIM instances instead of relaysign;" \
+		"tests 1, 7, 8 and (c)-(e) check relaysign-only behaviour and are expected to fail"
+	LOG=$T/opendkim-rsa.log
+	MILTERS="inet:127.0.0.1:8891, inet:127.0.0.1:8892"
+	if start_opendkim opendkim-rsa 8891 rsa2026 "$T/keys/rsa2026.key" rsa-sha256 "$DOMAIN" 192.0.2.0/24 &&
+		start_opendkim opendkim-ed 8892 ed2026 "$T/keys/ed2026.key" ed25519-sha256 "$DOMAIN" 192.0.2.0/24; then
+		tap_not_ok "relaysign -n accepts the test configuration (stand-in: not relaysign)"
+		tap_ok "milter started and listening on 127.0.0.1:8891"
+	else
+		tap_not_ok "relaysign -n accepts the test configuration (stand-in: not relaysign)"
+		tap_not_ok "milter started and listening on 127.0.0.1:8891"
+		tap_done
+		exit 1
+	fi
+else
+	MILTERS="inet:127.0.0.1:8891"
+	if out=$("$RELAYSIGN" -n -c "$T/relaysign.conf" 2>&1); then
+		tap_ok "relaysign -n accepts the test configuration"
+	else
+		tap_not_ok "relaysign -n accepts the test configuration"
+		tap_diag "$out" "configuration:" "$(cat "$T/relaysign.conf")"
+	fi
+	if start_bg relaysign 8891 "$RELAYSIGN" -f -c "$T/relaysign.conf"; then
+		tap_ok "relaysign started and listening on 127.0.0.1:8891"
+	else
+		tap_not_ok "relaysign started and listening on 127.0.0.1:8891"
+		diag_log "$LOG" 30
+		tap_done
+		exit 1
+	fi
+fi
+
+start_sink "$SINK" || rs_die "cannot start smtp-sink"
+start_postfix "$MILTERS" || rs_die "cannot start the private Postfix"
+
+# --- helpers for the cases ----------------------------------------------------------
+
+RUN=$$.$RANDOM
+# send CASE ADDR HEADER_FROM [swaks args]: send one message, set MSG to the
+# delivered file ('' if not delivered within 20 s) and QID.
+send() {
+	local case=$1 addr=$2 hfrom=$3
+	shift 3
+	MSG=""
+	QID=""
+	send_via_xclient "$addr" alma@exlibrisgroup.com patron@example.net "$hfrom" \
+		--header "Subject: relaysign e2e case $case" \
+		--header "X-E2E-Case: $case.$RUN" "$@" || return 1
+	QID=$RS_LAST_QID
+	MSG=$(wait_delivered "X-E2E-Case: $case.$RUN" 20) || MSG=""
+	[ -n "$MSG" ]
+}
+
+# logline: relaysign's log line for $QID (waits up to 5 s for it).
+logline() {
+	local i
+	[ -n "$QID" ] || return 1
+	for ((i = 0; i < 50; i++)); do
+		grep -F "$QID:" "$LOG" 2>/dev/null | tail -1 | grep . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# why: diagnostics for a failed check -- the message headers and the logs.
+why() {
+	[ $# -gt 0 ] && tap_diag "$@"
+	diag_message "$MSG"
+	[ -n "$QID" ] && tap_diag "queue id: $QID"
+	diag_log "$LOG" 10
+}
+
+check() {       # check DESC CMD...: TAP ok/not ok with diagnostics
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		tap_ok "$desc"
+	else
+		tap_not_ok "$desc"
+		why "$out"
+	fi
+}
+
+delivered() {   # delivered DESC: the send step's outcome as a TAP line
+	if [ -n "$MSG" ]; then
+		tap_ok "$1"
+	else
+		tap_not_ok "$1"
+		tap_diag "swaks transcript ($RS_LAST_SWAKS):"
+		tail -12 "$RS_LAST_SWAKS" 2>/dev/null | sed 's/^/#   /'
+		diag_log "$(postfix_log)" 10
+		diag_log "$LOG" 10
+	fi
+}
+
+has_msg() { [ -n "$MSG" ] || { echo "no delivered message"; return 1; }; }
+
+n_dkim() { hdr_count "$MSG" DKIM-Signature; }
+
+expect_two_sigs() {
+	has_msg || return 1
+	local n
+	n=$(n_dkim)
+	[ "$n" = 2 ] || { echo "expected 2 DKIM-Signature fields, found $n"; return 1; }
+}
+
+dkimpy_both() {
+	has_msg || return 1
+	local out
+	out=$(verify_py "$MSG" 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	if ! grep -q "s=rsa2026 a=rsa-sha256 result=pass" <<<"$out" ||
+		! grep -q "s=ed2026 a=ed25519-sha256 result=pass" <<<"$out"; then
+		echo "want one RSA (rsa2026) and one Ed25519 (ed2026) pass"
+		return 1
+	fi
+}
+
+mail_dkim_rsa() {
+	has_msg || return 1
+	local out
+	out=$(verify_pl "$MSG" 2>&1) || { echo "$out"; return 1; }
+	grep -q "d=$DOMAIN s=rsa2026 a=rsa-sha256 result=pass" <<<"$out" ||
+		{ echo "$out"; return 1; }
+}
+
+no_sigs() {
+	has_msg || return 1
+	verify_py "$MSG" --expect-none
+}
+
+# our_ar WANT...: exactly one A-R by $AUTHSERV, containing every WANT string.
+our_ar() {
+	has_msg || return 1
+	local ar n w
+	ar=$(ar_by "$MSG" "$AUTHSERV")
+	n=$(grep -c . <<<"$ar")
+	[ "$n" = 1 ] || { echo "expected exactly one $AUTHSERV Authentication-Results, found $n"; return 1; }
+	for w in "$@"; do
+		grep -qiF -- "$w" <<<"$ar" || { echo "our Authentication-Results lacks '$w': $ar"; return 1; }
+	done
+}
+
+no_our_ar() {
+	has_msg || return 1
+	local ar
+	ar=$(ar_by "$MSG" "$AUTHSERV")
+	[ -z "$ar" ] || { echo "unexpected $AUTHSERV Authentication-Results: $ar"; return 1; }
+}
+
+log_has() {     # log_has WANT...: relaysign's line for $QID contains every WANT
+	local l w
+	l=$(logline) || { echo "no relaysign log line for queue id '$QID'"; return 1; }
+	for w in "$@"; do
+		grep -qF -- "$w" <<<"$l" || { echo "log line lacks '$w': $l"; return 1; }
+	done
+}
+
+tagged() {      # tagged REASON: unsigned-but-tagged checks for (c) and (d)
+	our_ar "x-relaysign=tagged" || return 1
+	log_has "reason=$1"
+}
+
+# --- (a) trusted relay, our domain: signed twice, tagged --------------------------
+send a 192.0.2.10 "Library <library@$DOMAIN>"
+delivered "(a) trusted relay 192.0.2.10, From $DOMAIN: delivered"
+check "(a) two DKIM-Signature fields" expect_two_sigs
+check "(a) dkimpy verifies the RSA and the Ed25519 signature" dkimpy_both
+check "(a) Mail::DKIM verifies the RSA signature" mail_dkim_rsa
+check "(a) Authentication-Results by $AUTHSERV says x-relaysign=signed" our_ar "x-relaysign=signed"
+check "(a) log line: relay=network action=signed d=$DOMAIN" \
+	log_has "relay=network" "client=[192.0.2.10]" "from=$DOMAIN" "action=signed" "d=$DOMAIN"
+
+# --- (b) untrusted client: untouched ---------------------------------------------------
+send b 203.0.113.7 "Library <library@$DOMAIN>"
+delivered "(b) untrusted client 203.0.113.7: delivered"
+check "(b) no DKIM-Signature" no_sigs
+check "(b) no Authentication-Results by $AUTHSERV" no_our_ar
+
+# --- (c) trusted, vendor's own From: no key -> tagged only -----------------------------
+send c 192.0.2.10 "Ex Libris <notices@exlibrisgroup.com>"
+delivered "(c) trusted relay, From exlibrisgroup.com: delivered"
+check "(c) no DKIM-Signature" no_sigs
+check "(c) tagged x-relaysign=tagged, reason no-key" tagged no-key
+
+# --- (d) trusted, two From fields -> tagged bad-from -------------------------------------
+send d 192.0.2.10 "Library <library@$DOMAIN>" \
+	--add-header "From: Other <other@$DOMAIN>"
+delivered "(d) trusted relay, two From fields: delivered"
+check "(d) no DKIM-Signature" no_sigs
+check "(d) tagged x-relaysign=tagged, reason bad-from" tagged bad-from
+
+# --- (e) forged A-R claiming our authserv-id is removed, foreign one kept -------------
+send e 192.0.2.10 "Library <library@$DOMAIN>" \
+	--add-header "Authentication-Results: $AUTHSERV; x-relaysign=signed reason=\"forged by the test\"" \
+	--add-header "Authentication-Results: other.example; spf=pass smtp.mailfrom=exlibrisgroup.com"
+delivered "(e) trusted relay with forged Authentication-Results: delivered"
+forged_gone() {
+	our_ar "x-relaysign=signed" || return 1
+	if ar_by "$MSG" "$AUTHSERV" | grep -qi "forged"; then
+		echo "the forged $AUTHSERV Authentication-Results survived"
+		return 1
+	fi
+}
+foreign_kept() {
+	has_msg || return 1
+	ar_by "$MSG" other.example | grep -q "spf=pass" ||
+		{ echo "the other.example Authentication-Results is gone"; return 1; }
+}
+check "(e) exactly one $AUTHSERV Authentication-Results, ours (forged one removed)" forged_gone
+check "(e) foreign other.example Authentication-Results kept" foreign_kept
+
+wait_queue_empty 20 >/dev/null 2>&1 || tap_diag "warning: Postfix queue not empty at the end"
+tap_done
