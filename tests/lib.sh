@@ -593,10 +593,11 @@ verify_pl() {   # FILE [args]: Mail::DKIM, against our DNS server
 
 # ------------------------------------------------------------ messages
 
-# hdr_block FILE: the header block, folded lines joined (one field a line).
+# hdr_block FILE: the header block, unfolded (RFC 5322: line breaks removed,
+# the folding whitespace kept), one field a line.
 hdr_block() {
 	awk '/^\r?$/ { exit }
-	     /^[ \t]/ { sub(/\r$/, ""); cur = cur " " $0; next }
+	     /^[ \t]/ { sub(/\r$/, ""); cur = cur $0; next }
 	     { if (cur != "") print cur; sub(/\r$/, ""); cur = $0 }
 	     END { if (cur != "") print cur }' "$1"
 }
@@ -607,6 +608,11 @@ hdr_values() {
 			v = substr($0, length(n) + 1); sub(/^[ \t]+/, "", v); print v }'
 }
 hdr_count() { hdr_values "$1" "$2" | wc -l; }
+
+# dkim_tag TAG VALUE: the value of tag TAG in a DKIM-Signature value.
+dkim_tag() {
+	tr -d ' \t\r\n' <<<"$2" | tr ';' '\n' | sed -n "s/^$1=//p" | head -1
+}
 
 # ar_by FILE AUTHSERV: the Authentication-Results values whose authserv-id is AUTHSERV.
 ar_by() {
