@@ -43,7 +43,7 @@ struct conf {
 	char *path;			/* file name, or "(built-in)" */
 	char *socket;			/* Socket */
 	char *authserv_id;		/* AuthservID */
-	struct cidr_set *relay_networks;/* RelayNetworks */
+	struct cidr_set *relay_networks;/* RelayNetworks; never NULL, empty when unset */
 	char **relay_auth_users;	/* RelayAuthUsers, strv */
 	char **domains;			/* Domain, strv, lowercase */
 	char **selectors;		/* Selector, strv */
@@ -59,6 +59,8 @@ struct conf {
 	bool syslog;			/* Syslog */
 	int syslog_facility;		/* SyslogFacility, a LOG_* facility */
 	int log_level;			/* LogLevel, a LOG_* priority */
+	unsigned *lines;		/* per conf_options() entry, the line that set
+					   it; 0 when the default applies */
 
 	/* Filled by conf_finish: */
 	struct keytable *keys;
@@ -80,7 +82,9 @@ int conf_parse(const char *name, const char *text, size_t len, struct conf **con
  * conf_finish: checks what needs more than one option (KeyFile with
  * Domain and Selector, or KeyTable with SigningTable, not both; the keys
  * match SignatureAlgorithm), loads the keys and makes the sign_lib.
- * Returns 0, or -1 with the reason in err.
+ * Returns 0, or -1 with the reason in err: "file:line: reason" naming the
+ * line of the option concerned (and the key file, for key errors), or
+ * "file: reason" when no line is to blame.
  */
 int conf_finish(struct conf *conf, char *err, size_t errlen);
 
