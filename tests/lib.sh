@@ -72,6 +72,7 @@
 #   stop_postfix
 #   start_bg NAME PORT CMD... run CMD in the background, log to $RS_TMP/NAME.log,
 #                             wait until PORT listens (0 = don't wait)
+#   bg_check NAME             still running? else RS_BG_WHY says how it ended
 #   start_opendkim NAME PORT SELECTOR KEY ALG INTERNALHOSTS...   stand-in milter
 #   send_via_xclient ADDR FROM TO HEADER_FROM [swaks args...]
 #                             sets RS_LAST_QID and RS_LAST_SWAKS (transcript)
@@ -231,6 +232,31 @@ rs_pid_of() {   # rs_pid_of NAME: the pid start_bg recorded
 			return 0
 		fi
 	done
+	return 1
+}
+
+# bg_check NAME: succeed if NAME (started with start_bg/start_dns/...) still
+# runs; otherwise fail and set RS_BG_STATUS to its exit status and
+# RS_BG_WHY to words ("killed by SIGSEGV").  Call it directly, not in $(...):
+# only this shell can collect its children's status.
+declare -A RS_BG_EXIT=()
+bg_check() {
+	local pid st
+	pid=$(rs_pid_of "$1") || { RS_BG_STATUS=""; RS_BG_WHY="never started"; return 1; }
+	kill -0 "$pid" 2>/dev/null && return 0
+	if [ -z "${RS_BG_EXIT[$pid]:-}" ]; then
+		wait "$pid" 2>/dev/null
+		RS_BG_EXIT[$pid]=$?
+	fi
+	st=${RS_BG_EXIT[$pid]}
+	# shellcheck disable=SC2034  # for the caller
+	RS_BG_STATUS=$st
+	# shellcheck disable=SC2034  # for the caller
+	if [ "$st" -gt 128 ] && [ "$st" -lt 160 ]; then
+		RS_BG_WHY="killed by SIG$(kill -l $((st - 128)))"
+	else
+		RS_BG_WHY="exited with status $st"
+	fi
 	return 1
 }
 

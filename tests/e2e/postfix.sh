@@ -51,6 +51,7 @@ AUTHSERV=relay.test
 T=$RS_TMP
 LOG=$T/relaysign.log
 SINK=$T/sink
+MILTER_NAME=relaysign   # start_bg name of the milter process
 
 tap_plan 20
 
@@ -80,10 +81,22 @@ Background          no
 Syslog              no
 EOF
 
+# start_milter: relaysign in the foreground, logging to $LOG.
+start_milter() {
+	local wrap=()
+	if [ "${RS_E2E_GDB:-0}" = 1 ] && command -v gdb >/dev/null; then
+		# A crash then leaves a backtrace in relaysign.log.
+		wrap=(gdb -q -batch -ex 'handle SIGPIPE nostop noprint' -ex run
+			-ex 'thread apply all bt' --args)
+	fi
+	start_bg relaysign 8891 "${wrap[@]}" "$RELAYSIGN" -f -c "$T/relaysign.conf"
+}
+
 if [ -n "$STANDIN" ]; then
 	tap_diag "STAND-IN MODE: two OpenDKIM instances instead of relaysign;" \
 		"tests 1, 7, 8 and (c)-(e) check relaysign-only behaviour and are expected to fail"
 	LOG=$T/opendkim-rsa.log
+	MILTER_NAME=opendkim-rsa
 	MILTERS="inet:127.0.0.1:8891, inet:127.0.0.1:8892"
 	if start_opendkim opendkim-rsa 8891 rsa2026 "$T/keys/rsa2026.key" rsa-sha256 "$DOMAIN" 192.0.2.0/24 &&
 		start_opendkim opendkim-ed 8892 ed2026 "$T/keys/ed2026.key" ed25519-sha256 "$DOMAIN" 192.0.2.0/24; then
@@ -103,7 +116,7 @@ else
 		tap_not_ok "relaysign -n accepts the test configuration"
 		tap_diag "$out" "configuration:" "$(cat "$T/relaysign.conf")"
 	fi
-	if start_bg relaysign 8891 "$RELAYSIGN" -f -c "$T/relaysign.conf"; then
+	if start_milter; then
 		tap_ok "relaysign started and listening on 127.0.0.1:8891"
 	else
 		tap_not_ok "relaysign started and listening on 127.0.0.1:8891"
@@ -126,12 +139,27 @@ send() {
 	shift 3
 	MSG=""
 	QID=""
+	# A crash in an earlier case is reported there; restart the milter so
+	# that this case still tells something.
+	if [ -z "$STANDIN" ] && ! bg_check "$MILTER_NAME"; then
+		tap_diag "$MILTER_NAME died earlier ($RS_BG_WHY); restarting it for case ($case)"
+		wait_port_free 8891 10
+		start_milter || tap_diag "could not restart $MILTER_NAME"
+	fi
 	send_via_xclient "$addr" alma@exlibrisgroup.com patron@example.net "$hfrom" \
 		--header "Subject: relaysign e2e case $case" \
 		--header "X-E2E-Case: $case.$RUN" "$@" || return 1
 	QID=$RS_LAST_QID
 	MSG=$(wait_delivered "X-E2E-Case: $case.$RUN" 20) || MSG=""
 	[ -n "$MSG" ]
+}
+
+# milter_gone: diagnostics if the milter process has ended.
+milter_gone() {
+	if ! bg_check "$MILTER_NAME"; then
+		tap_diag "$MILTER_NAME is not running any more: $RS_BG_WHY" \
+			"(RS_E2E_GDB=1 runs it under gdb: a crash then leaves a backtrace in its log)"
+	fi
 }
 
 # logline: relaysign's log line for $QID (waits up to 5 s for it).
@@ -169,6 +197,7 @@ delivered() {   # delivered DESC: the send step's outcome as a TAP line
 		tap_ok "$1"
 	else
 		tap_not_ok "$1"
+		milter_gone
 		tap_diag "swaks transcript ($RS_LAST_SWAKS):"
 		tail -12 "$RS_LAST_SWAKS" 2>/dev/null | sed 's/^/#   /'
 		diag_log "$(postfix_log)" 10
