@@ -191,7 +191,8 @@ else
 		fail "relaysign -n rejects its built-in configuration"
 	fi
 	start_bg relaysign 8891 "$RELAYSIGN" -f || fail "relaysign did not start (log above)"
-	say "- relaysign (no -c: built-in configuration) on inet:8891@127.0.0.1, logging to $LOG"
+	say "- relaysign (no -c: built-in configuration) on inet:8891@127.0.0.1, in the foreground"
+	say "  (-f), its log captured (kept as $OUT/relaysign.log)"
 fi
 start_sink "$T/sink" || fail "could not start smtp-sink"
 say "- smtp-sink on 127.0.0.1:2526 playing the Internet: it stores every message it receives"
@@ -273,7 +274,7 @@ else
 		OK=0
 	fi
 	ar=$(hdr_values "$MSG1" Authentication-Results | grep -i 'x-relaysign' | head -1)
-	[ -n "$ar" ] && say "   and the tag:  Authentication-Results: $ar"
+	[ -n "$ar" ] && say "   and the tag:  Authentication-Results: $(tr -s '\t ' '  ' <<<"$ar")"
 	if v=$(verify_py "$MSG1" 2>&1); then
 		say "   Verdict of an independent verifier, Python dkimpy:  PASS"
 	else
