@@ -18,8 +18,10 @@ enum sign_canon { SIGN_CANON_SIMPLE = 0, SIGN_CANON_RELAXED = 1 };
 #define SIGN_MAX_KEYS 4
 
 struct sign_params {
-	char *const *sign_headers;	/* NULL-terminated, lowercase names to sign */
-	char *const *oversign_headers;	/* NULL-terminated, names to oversign */
+	char *const *sign_headers;	/* NULL-terminated, lowercase names to sign;
+					   NULL: RFC 6376 5.4's list (libopendkim's) */
+	char *const *oversign_headers;	/* NULL-terminated, names to oversign, or NULL;
+					   names: letters, digits, '-', '_' */
 	enum sign_canon canon_header;
 	enum sign_canon canon_body;
 	unsigned long expire;		/* x= seconds after t=; 0 for no x= */
@@ -49,26 +51,42 @@ struct signer *signer_new(const struct sign_lib *sl, const struct key *const *ke
     size_t nkeys, const char *jobid, char *err, size_t errlen);
 
 /*
- * signer_header: one header field, name and value as the MTA passed them
- * (value with its leading space when the MTA sends it, folded lines with
- * CRLF or LF).  Returns 0 or -1 with the reason in err.
+ * signer_header: one header field, name and value as the MTA passed them,
+ * hashed as "name:value" (value with its leading space: the milter must
+ * negotiate SMFIP_HDR_LEADSPC so "simple" canonicalization sees the field
+ * exactly; folded lines with CRLF or LF, LF is hashed as CRLF).  Fields
+ * that cannot be in h= (names libopendkim refuses; DKIM-Signature unless
+ * listed) are skipped.  Returns 0 or -1 with the reason in err.
  */
 int signer_header(struct signer *sg, const char *name, const char *value,
     char *err, size_t errlen);
-/* signer_eoh: no more headers. */
+/*
+ * signer_eoh: no more headers.  Fails when the message has no From field
+ * (RFC 6376 5.4: From must be signed).
+ */
 int signer_eoh(struct signer *sg, char *err, size_t errlen);
-/* signer_body: one body chunk, CRLF line ends as the milter protocol sends them. */
+/*
+ * signer_body: one body chunk, CRLF line ends as the milter protocol sends
+ * them; a bare LF is hashed as CRLF.  Chunks may split lines anywhere.
+ */
 int signer_body(struct signer *sg, const unsigned char *buf, size_t len,
     char *err, size_t errlen);
-/* signer_eom: finishes every signature. */
+/*
+ * signer_eom: finishes every signature (a body whose last line lacks its
+ * line end is hashed with CRLF added, as SMTP sends it).
+ */
 int signer_eom(struct signer *sg, char *err, size_t errlen);
 
 /* signer_count: how many signatures the signer makes. */
 size_t signer_count(const struct signer *sg);
 /*
  * signer_value: after signer_eom, the value of the i-th DKIM-Signature
- * field (without "DKIM-Signature:"), folded with "\n\t" as milters must,
- * valid until signer_free.
+ * field (without "DKIM-Signature:" and without a leading space), folded
+ * with "\n\t" as milters must (an Ed25519 signature with simple header
+ * canonicalization is one line), no trailing newline; valid until
+ * signer_free, NULL before signer_eom.  The signature covers the field as
+ * "DKIM-Signature: value", one space after the colon: with
+ * SMFIP_HDR_LEADSPC negotiated, insert " " + value.
  */
 const char *signer_value(const struct signer *sg, size_t i);
 /* signer_key: the key of the i-th signature. */
