@@ -360,7 +360,7 @@ log_decision(SMFICTX *ctx, const struct conn *c, const struct msg *m)
 {
 	char user[CB_TEXT_MAX], relay[CB_TEXT_MAX + 8], mf[FROM_DOMAIN_MAX],
 	    from[FROM_DOMAIN_MAX], sigs[512] = "", why[64] = "";
-	size_t i, n = signer_count(m->signer);
+	size_t i, n = m->signer != NULL ? signer_count(m->signer) : 0;
 
 	if (m->trust == POLICY_TRUST_AUTH)
 		snprintf(relay, sizeof(relay), "auth:%s",

@@ -34,6 +34,8 @@ make -j2 >make.out 2>&1 || {
 }
 
 # Sanitizer reports must fail the run, in the daemon too.
+RELAYSIGN_REQUIRE_ALL=1
+export RELAYSIGN_REQUIRE_ALL
 ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS UBSAN_OPTIONS

@@ -303,23 +303,29 @@ check "(d) no DKIM-Signature" no_sigs
 check "(d) tagged x-relaysign=tagged, reason bad-from" tagged bad-from
 
 # --- (e) forged A-R claiming our authserv-id is removed, foreign one kept -------------
+# Three forgeries in three spellings of our authserv-id, one foreign field between them.
 send e 192.0.2.10 "Library <library@$DOMAIN>" \
 	--add-header "Authentication-Results: $AUTHSERV; x-relaysign=signed reason=\"forged by the test\"" \
-	--add-header "Authentication-Results: other.example; spf=pass smtp.mailfrom=exlibrisgroup.com"
+	--add-header "Authentication-Results: other.example; spf=pass smtp.mailfrom=exlibrisgroup.com" \
+	--add-header "Authentication-Results: (forged, comment first) $(echo "$AUTHSERV" | tr a-z A-Z); dkim=pass" \
+	--add-header "Authentication-Results: \"$AUTHSERV\" 1; spf=pass (forged, quoted id)"
 delivered "(e) trusted relay with forged Authentication-Results: delivered"
 forged_gone() {
 	our_ar "x-relaysign=signed" || return 1
-	if ar_by "$MSG" "$AUTHSERV" | grep -qi "forged"; then
-		echo "the forged $AUTHSERV Authentication-Results survived"
+	if hdr_values "$MSG" Authentication-Results | grep -qi "forged"; then
+		echo "a forged $AUTHSERV Authentication-Results survived:"
+		hdr_values "$MSG" Authentication-Results
 		return 1
 	fi
+	n=$(hdr_values "$MSG" Authentication-Results | wc -l)
+	[ "$n" -eq 2 ] || { echo "expected 2 Authentication-Results (ours, other.example), got $n"; return 1; }
 }
 foreign_kept() {
 	has_msg || return 1
 	ar_by "$MSG" other.example | grep -q "spf=pass" ||
 		{ echo "the other.example Authentication-Results is gone"; return 1; }
 }
-check "(e) exactly one $AUTHSERV Authentication-Results, ours (forged one removed)" forged_gone
+check "(e) all three forged $AUTHSERV Authentication-Results removed, ours added" forged_gone
 check "(e) foreign other.example Authentication-Results kept" foreign_kept
 
 wait_queue_empty 20 >/dev/null 2>&1 || tap_diag "warning: Postfix queue not empty at the end"

@@ -50,7 +50,6 @@ local function transaction(t)
 			error("mt.header failed")
 		end
 	end
-	mt.macro(conn, SMFIC_EOH, "i", t.qid or "QID1")
 	if mt.eoh(conn) ~= nil then
 		error("mt.eoh failed")
 	end
@@ -61,7 +60,6 @@ local function transaction(t)
 	if mt.bodystring(conn, t.body or "Your book is due.\r\n") ~= nil then
 		error("mt.bodystring failed")
 	end
-	mt.macro(conn, SMFIC_BODYEOB, "i", t.qid or "QID1")
 	if mt.eom(conn) ~= nil then
 		error("mt.eom failed")
 	end
