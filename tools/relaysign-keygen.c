@@ -95,7 +95,8 @@ dns_name_ok(const char *s, char *why, size_t whylen)
 
 		if (c == '.' || c == '\0') {
 			if (label == 0) {
-				util_seterr(why, whylen, "has an empty label (a leading, trailing or doubled '.')");
+				util_seterr(why, whylen,
+				    "has an empty label (a leading, trailing or doubled '.')");
 				return false;
 			}
 			label = 0;

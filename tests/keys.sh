@@ -1,0 +1,256 @@
+#!/bin/bash
+# tests/keys.sh -- relaysign-keygen, and relaysign -t against a local DNS (TAP).
+#
+#   relaysign-keygen: writes PKCS#8 PEM with mode 0600 whatever the umask;
+#   prints a TXT record in <=255-byte strings whose value is the one OpenSSL
+#   derives independently (tests/lib.sh rs_dkim_txt_*); refuses 1024 and
+#   8192 bits; refuses to overwrite.
+#   The printed record, served verbatim as a zone file by dnsserver.py, and
+#   the printed relaysign.conf / KeyTable / SigningTable lines, used
+#   verbatim: relaysign -n accepts them and relaysign -t says "match"; a
+#   record of another key says MISMATCH; an unpublished selector says "no
+#   record"; SERVFAIL says "DNS error"; every failure exits 1.
+#   A key file with mode 0644 makes relaysign -n fail, naming the file.
+#
+# Environment: top_srcdir, top_builddir (as Automake sets them), RELAYSIGN,
+# RELAYSIGN_KEYGEN (default: $top_builddir/relaysign, .../relaysign-keygen),
+# RS_KEEP=1 keeps the temporary directory.
+# Skipped (TAP "1..0 # SKIP", tests/lib.sh tap_skip_all; a failure under
+# RELAYSIGN_REQUIRE_ALL, as in CI) only when not root or the binaries are
+# not built.
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+# shellcheck source=tests/lib.sh
+. "$top_srcdir/tests/lib.sh"
+
+RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
+KEYGEN=${RELAYSIGN_KEYGEN:-$top_builddir/relaysign-keygen}
+export RELAYSIGN RELAYSIGN_KEYGEN=$KEYGEN
+
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root (a private DNS server in a network namespace)"
+[ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
+[ -x "$KEYGEN" ] || tap_skip_all "relaysign-keygen not built ($KEYGEN)"
+for tool in openssl unshare ip ss base64 cmp; do
+	command -v "$tool" >/dev/null ||
+		{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
+done
+"$RS_PY" -c 'import dnslib' 2>/dev/null ||
+	{ echo "Bail out! $RS_PY lacks dnslib (apt-get install python3-dnslib)"; exit 1; }
+
+rs_sandbox "$0" "$@"
+rs_init keys
+
+DOMAIN=library.example.edu
+T=$RS_TMP
+K=$T/keys
+mkdir -m 0700 "$K" || rs_die "mkdir $K"
+
+tap_plan 29
+
+# keygen NAME ARGS...: relaysign-keygen ARGS with umask 000 (the file must
+# still be 0600); stdout in $T/NAME.out, stderr in $T/NAME.err.
+keygen() {
+	local name=$1
+	shift
+	(umask 000 && exec "$KEYGEN" "$@") >"$T/$name.out" 2>"$T/$name.err"
+}
+
+# record_block NAME: the zone-file record keygen printed (from "IN TXT (" to ")").
+record_block() { sed -n '/ IN TXT ( /,/ )$/p' "$T/$1.out"; }
+
+# record_value NAME: the record's strings joined, as a verifier sees them.
+record_value() { record_block "$1" | grep -o '"[^"]*"' | tr -d '"\n'; }
+
+# check_strings NAME: every quoted string of the record is 1..255 bytes.
+check_strings() {
+	local s n=0
+	while IFS= read -r s; do
+		s=${s#\"}
+		s=${s%\"}
+		n=$((n + 1))
+		if [ "${#s}" -lt 1 ] || [ "${#s}" -gt 255 ]; then
+			echo "string $n is ${#s} bytes"
+			return 1
+		fi
+	done < <(record_block "$1" | grep -o '"[^"]*"')
+	[ "$n" -ge 2 ] || { echo "only $n strings in:"; record_block "$1"; return 1; }
+}
+
+# same TEXT1 TEXT2: equal, or both shown.
+same() {
+	[ "$1" = "$2" ] && return 0
+	printf 'got:  %s\nwant: %s\n' "$1" "$2"
+	return 1
+}
+
+# expect_fail OUTFILE TEXT CMD...: CMD exits 1 and its output (stdout and
+# stderr, kept in OUTFILE) holds TEXT.
+expect_fail() {
+	local out=$1 text=$2 rc
+	shift 2
+	"$@" >"$out" 2>&1
+	rc=$?
+	if [ "$rc" = 1 ] && grep -qF -- "$text" "$out"; then
+		return 0
+	fi
+	echo "exit status $rc (want 1), want \"$text\" in:"
+	cat "$out"
+	return 1
+}
+
+# expect_ok OUTFILE TEXT CMD...: CMD exits 0 and its output holds TEXT.
+expect_ok() {
+	local out=$1 text=$2 rc
+	shift 2
+	"$@" >"$out" 2>&1
+	rc=$?
+	if [ "$rc" = 0 ] && grep -qF -- "$text" "$out"; then
+		return 0
+	fi
+	echo "exit status $rc (want 0), want \"$text\" in:"
+	cat "$out"
+	return 1
+}
+
+# conf FILE LINES...: a relaysign.conf for -n and -t (never started).
+conf() {
+	local f=$1
+	shift
+	{
+		echo "# tests/keys.sh"
+		echo "Socket inet:8891@127.0.0.1"
+		echo "Background no"
+		echo "Syslog no"
+		printf '%s\n' "$@"
+	} >"$f"
+}
+
+# --- relaysign-keygen ------------------------------------------------------
+tap_check "keygen: RSA key for alma2026 (umask 000)" \
+	keygen alma2026 -d "$K" -s alma2026 "$DOMAIN"
+tap_check "keygen: the key file has mode 0600 despite umask 000" \
+	same "$(stat -c %a "$K/alma2026.key" 2>&1)" 600
+tap_check "keygen: the key is PKCS#8 PEM that OpenSSL reads" \
+	sh -c 'head -1 "$1" | grep -qx -- "-----BEGIN PRIVATE KEY-----" &&
+		openssl pkey -in "$1" -noout' sh "$K/alma2026.key"
+tap_check "keygen: the record's strings are 1..255 bytes each" check_strings alma2026
+tap_check "keygen: the record value is the key's SubjectPublicKeyInfo (as openssl derives it)" \
+	same "$(record_value alma2026)" "$(rs_dkim_txt_rsa "$K/alma2026.key")"
+tap_check "keygen: prints the record name, the web-form value, and the conf lines" \
+	sh -c 'grep -q "^alma2026\._domainkey\.library\.example\.edu\. IN TXT ( \"v=DKIM1; k=rsa; \"$" "$1" &&
+		grep -qx "v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]*" "$1" &&
+		grep -qx "Domain  *library\.example\.edu" "$1" &&
+		grep -qx "Selector  *alma2026" "$1" &&
+		grep -qx "KeyFile  *$2/alma2026\.key" "$1"' sh "$T/alma2026.out" "$K"
+
+tap_check "keygen: Ed25519 key for ed2026" \
+	keygen ed2026 -a ed25519 -d "$K" -s ed2026 "$DOMAIN"
+tap_check "keygen: the Ed25519 record holds the bare 32-byte key (RFC 8463)" \
+	same "$(record_value ed2026)" "$(rs_dkim_txt_ed25519 "$K/ed2026.key")"
+tap_check "keygen: 4096-bit RSA key for big2026" \
+	keygen big2026 -b 4096 -d "$K" -s big2026 "$DOMAIN"
+tap_check "keygen: the 4096-bit record is cut into several <=255-byte strings" \
+	sh -c '[ "$(grep -o "\"[^\"]*\"" "$1" | wc -l)" -ge 4 ]' sh "$T/big2026.out"
+
+tap_check "keygen: -b 1024 is refused, citing RFC 8301, and writes nothing" \
+	sh -c '! "$1" -b 1024 -d "$2" -s weak "$3" >"$4/weak.out" 2>&1 &&
+		grep -q "RFC 8301" "$4/weak.out" && [ ! -e "$2/weak.key" ]' \
+	sh "$KEYGEN" "$K" "$DOMAIN" "$T"
+tap_check "keygen: -b 8192 is refused" \
+	expect_fail "$T/huge.out" "more than 4096 bits" "$KEYGEN" -b 8192 -d "$K" -s huge "$DOMAIN"
+cp -p "$K/alma2026.key" "$T/alma2026.key.orig"
+tap_check "keygen: refuses to overwrite an existing key, naming it" \
+	expect_fail "$T/again.out" "$K/alma2026.key: already exists" \
+	"$KEYGEN" -d "$K" -s alma2026 "$DOMAIN"
+tap_check "keygen: the existing key is unchanged" cmp "$K/alma2026.key" "$T/alma2026.key.orig"
+
+# --- a wrong key: decoy's record published under wrong2026's name ------------
+keygen wrong2026 -d "$K" -s wrong2026 "$DOMAIN" || rs_die "keygen wrong2026: $(cat "$T/wrong2026.err")"
+keygen decoy -d "$K" -s decoy "$DOMAIN" || rs_die "keygen decoy: $(cat "$T/decoy.err")"
+keygen unpub -d "$K" -s unpub2026 "$DOMAIN" || rs_die "keygen unpub: $(cat "$T/unpub.err")"
+keygen sf -d "$K" -s sf2026 "$DOMAIN" || rs_die "keygen sf: $(cat "$T/sf.err")"
+
+# --- publish, verbatim, what keygen printed -----------------------------------
+{
+	record_block alma2026
+	record_block ed2026
+	record_block big2026
+	record_block decoy | sed 's/^decoy\._domainkey\./wrong2026._domainkey./'
+} >"$T/zone"
+start_dns --zone "$T/zone" --authority example.edu --servfail 'sf2026._domainkey.*' ||
+	rs_die "cannot start the DNS server"
+
+# --- relaysign -n and -t --------------------------------------------------------
+conf "$T/match.conf" \
+	"Domain $DOMAIN" "Selector alma2026 ed2026" \
+	"KeyFile $K/alma2026.key $K/ed2026.key" \
+	"SignatureAlgorithm rsa-sha256 ed25519-sha256"
+# The conf lines keygen printed, used as they are.
+conf "$T/printed.conf" $'\n'"$(grep -E '^(Domain|Selector|KeyFile) ' "$T/alma2026.out")"
+# The KeyTable / SigningTable lines keygen printed, used as they are.
+sed -n '/^# KeyTable line:/{n;p}' "$T/big2026.out" >"$T/keytable"
+sed -n '/^# SigningTable line:/{n;p}' "$T/big2026.out" >"$T/signingtable"
+conf "$T/table.conf" "KeyTable $T/keytable" "SigningTable $T/signingtable"
+
+tap_check "relaysign -n accepts the RSA + Ed25519 keys" \
+	expect_ok "$T/n-match.out" "ok" "$RELAYSIGN" -n -c "$T/match.conf"
+tap_check "relaysign -n accepts the relaysign.conf lines keygen printed" \
+	expect_ok "$T/n-printed.out" "ok" "$RELAYSIGN" -n -c "$T/printed.conf"
+tap_check "relaysign -n accepts the KeyTable/SigningTable lines keygen printed" \
+	expect_ok "$T/n-table.out" "ok" "$RELAYSIGN" -n -c "$T/table.conf"
+
+tap_check "relaysign -t: published RSA and Ed25519 keys match (exit 0)" \
+	expect_ok "$T/t-match.out" \
+	"$DOMAIN selector alma2026 (rsa-sha256, 2048 bits): match: the published key is this private key" \
+	"$RELAYSIGN" -t -c "$T/match.conf"
+tap_check "relaysign -t: the Ed25519 key is reported as a match too" \
+	grep -qF "$DOMAIN selector ed2026 (ed25519-sha256): match" "$T/t-match.out"
+tap_check "relaysign -t: the printed conf lines match" \
+	expect_ok "$T/t-printed.out" "match:" "$RELAYSIGN" -t -c "$T/printed.conf"
+tap_check "relaysign -t: the 4096-bit key from the KeyTable matches (a record > 512 bytes)" \
+	expect_ok "$T/t-table.out" "selector big2026 (rsa-sha256, 4096 bits): match" \
+	"$RELAYSIGN" -t -c "$T/table.conf"
+
+conf "$T/wrong.conf" "Domain $DOMAIN" "Selector wrong2026" "KeyFile $K/wrong2026.key"
+tap_check "relaysign -t: another key's record says MISMATCH (exit 1)" \
+	expect_fail "$T/t-wrong.out" \
+	"MISMATCH: wrong2026._domainkey.$DOMAIN publishes a different RSA key" \
+	"$RELAYSIGN" -t -c "$T/wrong.conf"
+tap_check "relaysign -t: the MISMATCH line says what to publish" \
+	grep -qF "publish: \"$(record_value wrong2026)\"" "$T/t-wrong.out"
+
+conf "$T/unpub.conf" "Domain $DOMAIN" "Selector unpub2026" "KeyFile $K/unpub2026.key"
+tap_check "relaysign -t: an unpublished selector says no record (exit 1)" \
+	expect_fail "$T/t-unpub.out" "no record at unpub2026._domainkey.$DOMAIN: publish" \
+	"$RELAYSIGN" -t -c "$T/unpub.conf"
+
+conf "$T/mixed.conf" "Domain $DOMAIN" "Selector alma2026 wrong2026" \
+	"KeyFile $K/alma2026.key $K/wrong2026.key"
+# mixed_report: the MISMATCH line and the match line, exit 1.
+mixed_report() {
+	expect_fail "$T/t-mixed.out" "MISMATCH" "$RELAYSIGN" -t -c "$T/mixed.conf" &&
+		grep -q "selector alma2026 .*: match:" "$T/t-mixed.out"
+}
+tap_check "relaysign -t: one good and one wrong key: both reported, exit 1" mixed_report
+
+conf "$T/sf.conf" "Domain $DOMAIN" "Selector sf2026" "KeyFile $K/sf2026.key"
+tap_check "relaysign -t: SERVFAIL says DNS error (exit 1)" \
+	expect_fail "$T/t-sf.out" "DNS error" "$RELAYSIGN" -t -c "$T/sf.conf"
+
+# --- a key others can read ------------------------------------------------------
+cp "$K/alma2026.key" "$K/open.key" && chmod 0644 "$K/open.key"
+conf "$T/open.conf" "Domain $DOMAIN" "Selector alma2026" "KeyFile $K/open.key"
+tap_check "relaysign -n: a key with mode 0644 is refused, naming the file" \
+	expect_fail "$T/n-open.out" "$K/open.key" "$RELAYSIGN" -n -c "$T/open.conf"
+tap_check "relaysign -n: ... and saying why (readable by group or others)" \
+	grep -q "readable by group or others" "$T/n-open.out"
+tap_check "relaysign -t: a key with mode 0644 is refused before any lookup" \
+	expect_fail "$T/t-open.out" "$K/open.key" "$RELAYSIGN" -t -c "$T/open.conf"
+
+if [ "$RS_TAP_FAILED" != 0 ]; then
+	diag_log "$RS_TMP/dns-queries.log" 30
+fi
+tap_done
