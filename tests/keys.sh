@@ -18,6 +18,8 @@
 # Skipped (TAP "1..0 # SKIP", tests/lib.sh tap_skip_all; a failure under
 # RELAYSIGN_REQUIRE_ALL, as in CI) only when not root or the binaries are
 # not built.
+# The sh -c scripts below take their arguments as "$1"...: single quotes on purpose.
+# shellcheck disable=SC2016
 set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
