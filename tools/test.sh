@@ -36,7 +36,9 @@ make -j2 >make.out 2>&1 || {
 # Sanitizer reports must fail the run, in the daemon too.
 RELAYSIGN_REQUIRE_ALL=1
 export RELAYSIGN_REQUIRE_ALL
-ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0}
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/tests/lsan.supp:print_suppressions=0}
+export LSAN_OPTIONS
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
 
@@ -57,6 +59,6 @@ pass=$(sed -n 's/^# PASS: *//p' test-suite.log | head -1)
 fail=$(sed -n 's/^# FAIL: *//p' test-suite.log | head -1)
 skip=$(sed -n 's/^# SKIP: *//p' test-suite.log | head -1)
 err=$(sed -n 's/^# ERROR: *//p' test-suite.log | head -1)
-echo "test.sh: ${total:-0} test scripts"
+echo "test.sh: ${total:-0} tests"
 echo "${pass:-0} passed, $(( ${fail:-0} + ${err:-0} )) failed, ${skip:-0} skipped"
 exit $status

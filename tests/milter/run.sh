@@ -69,13 +69,48 @@ pid=$!
 # miltertest connects with retries; the Lua script prints TAP.
 miltertest -s "$top_srcdir/tests/milter/cases.lua" -D "sock=$sock" >"$tmp/out" 2>&1
 rc=$?
-cat "$tmp/out"
+# The plan line goes last, after our own checks below.
+grep -v '^1\.\.' "$tmp/out"
 if [ $rc -ne 0 ] || grep -q '^not ok' "$tmp/out"; then
 	echo "# relaysign log:"
 	sed 's/^/#   /' "$tmp/log"
+	grep '^1\.\.' "$tmp/out"
 	exit 1
 fi
-# Every trusted message must have produced exactly one log line.
+# Every signed message produced its log line.
 signed=$(grep -c 'action=signed' "$tmp/log")
-echo "# relaysign logged $signed signed messages"
+n=$(grep -c '^ok ' "$tmp/out")
+
+# Stop it as an init system would: it must exit 0, and a sanitizer build must
+# have nothing to report (leaks are reported at exit).
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+pid=
+n=$((n + 1))
+if [ "$status" -eq 0 ]; then
+	echo "ok $n - relaysign exits 0 on SIGTERM"
+else
+	echo "not ok $n - relaysign exits 0 on SIGTERM (status $status)"
+	sed 's/^/#   /' "$tmp/log"
+	echo "1..$n"
+	exit 1
+fi
+n=$((n + 1))
+if grep -q 'Sanitizer\|runtime error:' "$tmp/log"; then
+	echo "not ok $n - no sanitizer report from relaysign"
+	sed 's/^/#   /' "$tmp/log"
+	echo "1..$n"
+	exit 1
+fi
+echo "ok $n - no sanitizer report from relaysign"
+n=$((n + 1))
+if [ "$signed" -eq 7 ]; then
+	echo "ok $n - one log line per signed message (7)"
+else
+	echo "not ok $n - one log line per signed message: expected 7, got $signed"
+	echo "1..$n"
+	exit 1
+fi
+echo "1..$n"
 exit 0
