@@ -11,6 +11,9 @@
 #   record of another key says MISMATCH; an unpublished selector says "no
 #   record"; SERVFAIL says "DNS error"; every failure exits 1.
 #   A key file with mode 0644 makes relaysign -n fail, naming the file.
+#   contrib/: relaysign.conf.sample passes relaysign -n with keygen's keys and
+#   shows every option of relaysign.conf(5); the Postfix samples use only
+#   known parameters; relaysign.service passes systemd-analyze verify.
 #
 # Environment: top_srcdir, top_builddir (as Automake sets them), RELAYSIGN,
 # RELAYSIGN_KEYGEN (default: $top_builddir/relaysign, .../relaysign-keygen),
@@ -50,7 +53,7 @@ T=$RS_TMP
 K=$T/keys
 mkdir -m 0700 "$K" || rs_die "mkdir $K"
 
-tap_plan 29
+tap_plan 33
 
 # keygen NAME ARGS...: relaysign-keygen ARGS with umask 000 (the file must
 # still be 0600); stdout in $T/NAME.out, stderr in $T/NAME.err.
@@ -251,6 +254,57 @@ tap_check "relaysign -n: ... and saying why (readable by group or others)" \
 	grep -q "readable by group or others" "$T/n-open.out"
 tap_check "relaysign -t: a key with mode 0644 is refused before any lookup" \
 	expect_fail "$T/t-open.out" "$K/open.key" "$RELAYSIGN" -t -c "$T/open.conf"
+
+# --- contrib/: the samples a postmaster copies ------------------------------------
+sed "s#/etc/relaysign/keys/#$K/#g" "$top_srcdir/contrib/relaysign.conf.sample" \
+	>"$T/sample.conf"
+tap_check "contrib/relaysign.conf.sample passes relaysign -n with keygen's keys" \
+	expect_ok "$T/n-sample.out" "ok (2 keys)" "$RELAYSIGN" -n -c "$T/sample.conf"
+
+# sample_options: every option of relaysign.conf(5) is in the sample.
+sample_options() {
+	local name missing="" n=0
+	while read -r name; do
+		n=$((n + 1))
+		grep -Eq "^#?${name}[[:space:]]" "$top_srcdir/contrib/relaysign.conf.sample" ||
+			missing="$missing $name"
+	done < <(sed -n '/^\.Sh OPTIONS/,/^\.Sh /s/^\.It Cm \([A-Za-z]*\).*/\1/p' \
+	    "$top_srcdir/man/relaysign.conf.5")
+	[ -z "$missing" ] || { echo "not in the sample:$missing"; return 1; }
+	[ "$n" -gt 10 ] || { echo "only $n options found in relaysign.conf(5)"; return 1; }
+}
+tap_check "contrib/relaysign.conf.sample shows every option of relaysign.conf(5)" sample_options
+
+# postfix_samples: every main.cf parameter is one Postfix knows, and the
+# master.cf snippet parses as the submission service.
+postfix_samples() {
+	local p d="$T/postfix-sample"
+	while read -r p; do
+		postconf -d "$p" 2>&1 | grep -q "^$p =" ||
+			{ echo "unknown Postfix parameter: $p"; return 1; }
+	done < <(sed -n 's/^\([a-z_]*\) =.*/\1/p' "$top_srcdir/contrib/postfix-main.cf.sample")
+	mkdir -p "$d" && cp "$top_srcdir/contrib/postfix-main.cf.sample" "$d/main.cf" &&
+		cp "$top_srcdir/contrib/postfix-master.cf.snippet" "$d/master.cf" || return 1
+	postconf -c "$d" -P submission/inet/smtpd_sasl_auth_enable | grep -qx '.* = yes' &&
+		postconf -c "$d" -h smtpd_milters | grep -qx 'unix:relaysign/relaysign.sock'
+}
+if command -v postconf >/dev/null; then
+	tap_check "contrib/postfix-*.cf samples: known parameters, a submission service" \
+		postfix_samples
+else
+	tap_ok "contrib/postfix-*.cf samples # SKIP postconf not installed"
+fi
+
+# The unit, with ExecStart pointing at the relaysign under test.
+if command -v systemd-analyze >/dev/null; then
+	sed "s#/usr/sbin/relaysign#$RELAYSIGN#g" "$top_srcdir/contrib/relaysign.service" \
+		>"$T/relaysign.service"
+	tap_check "contrib/relaysign.service passes systemd-analyze verify" \
+		sh -c 'out=$(systemd-analyze verify --man=no "$1" 2>&1); echo "$out"; [ -z "$out" ]' \
+		sh "$T/relaysign.service"
+else
+	tap_ok "contrib/relaysign.service # SKIP systemd-analyze not installed"
+fi
 
 if [ "$RS_TAP_FAILED" != 0 ]; then
 	diag_log "$RS_TMP/dns-queries.log" 30
