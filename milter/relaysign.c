@@ -42,6 +42,7 @@
 #include "keytable.h"
 #include "log.h"
 #include "state.h"
+#include "testkey.h"
 #include "util.h"
 
 static int sigpipe_fds[2] = { -1, -1 };
@@ -51,7 +52,7 @@ static const char *conf_path;		/* NULL: the built-in configuration */
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: relaysign [-fnV] [-c config]\n");
+	fprintf(stderr, "usage: relaysign [-fntV] [-c config]\n");
 	exit(1);
 }
 
@@ -222,7 +223,7 @@ reload(const struct conf *old)
 int
 main(int argc, char **argv)
 {
-	bool foreground = false, check = false;
+	bool foreground = false, check = false, test_keys = false;
 	struct conf *conf;
 	char err[1024];
 	struct sigaction sa;
@@ -232,7 +233,7 @@ main(int argc, char **argv)
 	bool stopping = false;
 	char *pid_file = NULL;
 
-	while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fntVh")) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -242,6 +243,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = true;
+			break;
+		case 't':
+			test_keys = true;
 			break;
 		case 'V':
 			print_versions();
@@ -256,6 +260,12 @@ main(int argc, char **argv)
 	if ((conf = load_conf(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "relaysign: %s\n", err);
 		return 1;
+	}
+	if (test_keys) {
+		int rc = testkey_run(conf, stdout);
+
+		conf_free(conf);
+		return rc;
 	}
 	if (check) {
 		printf("relaysign: %s: ok (%zu keys)\n", conf->path, keytable_nkeys(conf->keys));

@@ -311,7 +311,12 @@ class Handler(DNSHandler):
                 if ar.rtype == QTYPE.OPT:
                     limit = max(512, ar.rclass)
             if len(rdata) > limit:
-                rdata = reply.truncate().pack()
+                # dnslib's truncate() drops the question too; glibc then
+                # ignores the answer instead of retrying over TCP.
+                short = reply.truncate()
+                short.questions = list(request.questions)
+                short.header.q = len(short.questions)
+                rdata = short.pack()
                 outcome += ' (truncated, %d > %d bytes)' % (len(reply.pack()), limit)
         log('%s %s %s -> %s' % (who, qname, qtype, outcome))
         return rdata
