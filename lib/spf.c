@@ -1030,7 +1030,7 @@ spf_txt_lookup(struct spf *spf, const char *name, char ***txt_r, char *err, size
 		if (ctx->timed_out)
 			util_seterr(err, errlen, "DNS time limit of %u s reached", spf->timeout);
 		else
-			util_seterr(err, errlen, "temporary DNS failure for %s", name);
+			util_seterr(err, errlen, "temporary DNS failure");
 		status = SPF_TXT_TEMPERROR;
 		break;
 	}
