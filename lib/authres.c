@@ -345,23 +345,6 @@ put_word(struct field *f, const char *name, const char *v, bool first)
 }
 
 /*
- * alg_name: header.a (RFC 8601 2.7.1, RFC 6376 3.5 a=).
- * XXX duplicates key_alg_name() so this module links without lib/key.c;
- * call that once it lands.
- */
-static const char *
-alg_name(enum key_alg alg)
-{
-	switch (alg) {
-	case KEY_ALG_RSA_SHA256:
-		return "rsa-sha256";
-	case KEY_ALG_ED25519_SHA256:
-		return "ed25519-sha256";
-	}
-	return "unknown";
-}
-
-/*
  * authres_format: writes the field body.  Each resinfo starts a line of
  * its own ("\n\t" after the ";"); within one, items are separated by a
  * space, or folded when the line would pass 78 characters (counting
@@ -409,6 +392,29 @@ authres_format(const struct authres_facts *facts, char *buf, size_t len)
 	}
 
 	/*
+	 * RFC 7489 3.1: is header.from aligned with the envelope identity SPF
+	 * checked?  Unaligned means an unsigned copy fails DMARC.
+	 */
+	if (facts->align_checked) {
+		field_raw(&f, ";");
+		put_word(&f, "x-aligned-from=", align_result_name(facts->aligned), true);
+		put_word(&f, "policy.alignment=", align_mode_name(facts->align_mode), false);
+		if (facts->from_domain != NULL)
+			put_prop(&f, "header.from=", facts->from_domain, false);
+		if (facts->spf_mailfrom != NULL)
+			put_prop(&f, "smtp.mailfrom=", facts->spf_mailfrom, false);
+		else if (facts->spf_helo != NULL)
+			put_prop(&f, "smtp.helo=", facts->spf_helo, false);
+	}
+	/* What a receiver would do with this From domain's mail if unsigned. */
+	if (facts->dmarc_policy != NULL) {
+		field_raw(&f, ";");
+		put_word(&f, "x-dmarc-policy=", facts->dmarc_policy, true);
+		if (facts->from_domain != NULL)
+			put_prop(&f, "header.from=", facts->from_domain, false);
+	}
+
+	/*
 	 * Our own method: what we did and why.  The policy ptype (RFC 8601
 	 * 2.3) carries local policy; header.* name the signatures made.
 	 */
@@ -427,7 +433,7 @@ authres_format(const struct authres_facts *facts, char *buf, size_t len)
 			put_prop(&f, "header.d=", facts->sigs[i].domain, false);
 		if (facts->sigs[i].selector != NULL)
 			put_prop(&f, "header.s=", facts->sigs[i].selector, false);
-		put_word(&f, "header.a=", alg_name(facts->sigs[i].alg), false);
+		put_word(&f, "header.a=", key_alg_name(facts->sigs[i].alg), false);
 	}
 
 	if (f.sb.over) {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "align.h"
 #include "key.h"
 #include "policy.h"
 
@@ -46,6 +47,10 @@ struct authres_facts {
 	struct policy_decision decision;
 	const struct authres_sig *sigs;	/* signatures made, when signed */
 	size_t nsigs;
+	bool align_checked;		/* write an x-aligned-from clause */
+	enum align_result aligned;	/* RFC 7489 3.1 header.from vs the envelope */
+	enum align_mode align_mode;
+	const char *dmarc_policy;	/* x-dmarc-policy value ("reject", "absent"), or NULL */
 };
 
 /*

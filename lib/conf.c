@@ -56,6 +56,14 @@ enum conf_opt {
 	OPT_SYSLOG,
 	OPT_SYSLOG_FACILITY,
 	OPT_LOG_LEVEL,
+	OPT_RELAY_SPF_NAMES,
+	OPT_REQUIRE_SPF,
+	OPT_DNS_TIMEOUT,
+	OPT_SPF_CACHE_TTL,
+	OPT_ALIGNMENT,
+	OPT_PUBLIC_SUFFIX_LIST,
+	OPT_ORGANIZATIONAL_DOMAINS,
+	OPT_DMARC_LOOKUP,
 	OPT_COUNT
 };
 
@@ -97,6 +105,17 @@ static const int level_values[] = {
 	LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG
 };
 
+static const char *const align_words[] = { "relaxed", "strict", NULL };
+static const enum align_mode align_values[] = { ALIGN_RELAXED, ALIGN_STRICT };
+
+/*
+ * DNSTimeout bounds each SPF check and each DMARC look-up.  A message may
+ * need a vendor SPF check, its own SPF check and two DMARC look-ups: at the
+ * default of 5 s that stays under Postfix's milter_command_timeout (30 s).
+ */
+#define CONF_DNS_TIMEOUT_MAX 120UL
+#define CONF_SPF_CACHE_MAX 86400UL
+
 /* Ten years: an x= further out than that is a mistake, not a policy. */
 #define CONF_TTL_MAX 315360000UL
 
@@ -126,7 +145,15 @@ static const struct conf_option options[OPT_COUNT] = {
 	[OPT_BACKGROUND] = { "Background", CONF_BOOL, "yes", 0, 0, NULL },
 	[OPT_SYSLOG] = { "Syslog", CONF_BOOL, "yes", 0, 0, NULL },
 	[OPT_SYSLOG_FACILITY] = { "SyslogFacility", CONF_ENUM, "mail", 0, 0, facility_words },
-	[OPT_LOG_LEVEL] = { "LogLevel", CONF_ENUM, "info", 0, 0, level_words }
+	[OPT_LOG_LEVEL] = { "LogLevel", CONF_ENUM, "info", 0, 0, level_words },
+	[OPT_RELAY_SPF_NAMES] = { "RelaySPFNames", CONF_LIST, "", 0, 0, NULL },
+	[OPT_REQUIRE_SPF] = { "RequireSPF", CONF_BOOL, "no", 0, 0, NULL },
+	[OPT_DNS_TIMEOUT] = { "DNSTimeout", CONF_UINT, "5", 1, CONF_DNS_TIMEOUT_MAX, NULL },
+	[OPT_SPF_CACHE_TTL] = { "SPFCacheTTL", CONF_UINT, "300", 0, CONF_SPF_CACHE_MAX, NULL },
+	[OPT_ALIGNMENT] = { "Alignment", CONF_ENUM, "relaxed", 0, 0, align_words },
+	[OPT_PUBLIC_SUFFIX_LIST] = { "PublicSuffixList", CONF_PATH, "", 0, 0, NULL },
+	[OPT_ORGANIZATIONAL_DOMAINS] = { "OrganizationalDomains", CONF_LIST, "", 0, 0, NULL },
+	[OPT_DMARC_LOOKUP] = { "DMARCLookup", CONF_BOOL, "no", 0, 0, NULL }
 };
 
 /*
@@ -719,6 +746,31 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 	case OPT_LOG_LEVEL:
 		c->log_level = level_values[k];
 		return 0;
+	case OPT_RELAY_SPF_NAMES:
+	case OPT_ORGANIZATIONAL_DOMAINS:
+		for (i = 0; i < n; i++)
+			if (!is_ldh_name(w[i], 2, &why))
+				return parse_err(p, "%s %s %s", o->name, quote(q, sizeof(q), w[i]),
+				    why);
+		return push_list(p, opt == OPT_RELAY_SPF_NAMES ? &c->relay_spf_names :
+		    &c->org_domains, w, n, true);
+	case OPT_REQUIRE_SPF:
+		c->require_spf = b;
+		return 0;
+	case OPT_DNS_TIMEOUT:
+		c->dns_timeout = (unsigned)u;
+		return 0;
+	case OPT_SPF_CACHE_TTL:
+		c->spf_cache_ttl = (unsigned)u;
+		return 0;
+	case OPT_ALIGNMENT:
+		c->alignment = align_values[k];
+		return 0;
+	case OPT_PUBLIC_SUFFIX_LIST:
+		return set_strdup(p, &c->psl_file, w[0]);
+	case OPT_DMARC_LOOKUP:
+		c->dmarc_lookup = b;
+		return 0;
 	case OPT_COUNT:
 		break;
 	}
@@ -1043,6 +1095,25 @@ check_algs(const struct conf *c, const struct keytable *kt, char *err, size_t er
 	return 0;
 }
 
+/* finish_dns: the SPF checker and the alignment tables (PSL) of this configuration. */
+static int
+finish_dns(struct conf *conf, char *err, size_t errlen)
+{
+	struct spf_options so;
+	char why[CONF_MSG_MAX / 2];
+
+	memset(&so, 0, sizeof(so));
+	so.timeout = conf->dns_timeout;
+	so.cache_ttl = conf->spf_cache_ttl;
+	if ((conf->spf = spf_new(&so, why, sizeof(why))) == NULL)
+		return finish_err(conf, OPT_DNS_TIMEOUT, err, errlen, "SPF: %s", why);
+	conf->align = align_new(conf->psl_file, conf->org_domains, why, sizeof(why));
+	if (conf->align == NULL)
+		return finish_err(conf, set_line(conf, OPT_PUBLIC_SUFFIX_LIST,
+		    OPT_ORGANIZATIONAL_DOMAINS), err, errlen, "%s", why);
+	return 0;
+}
+
 /* conf_finish: cross-option checks, keys and the sign_lib. */
 int
 conf_finish(struct conf *conf, char *err, size_t errlen)
@@ -1086,7 +1157,7 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 	}
 	conf->keys = kt;
 	conf->sign_lib = sl;
-	return 0;
+	return finish_dns(conf, err, errlen);
 fail:
 	keytable_free(kt);
 	return -1;
@@ -1203,6 +1274,11 @@ conf_free(struct conf *conf)
 	free(conf->user_id);
 	free(conf->pid_file);
 	free(conf->lines);
+	strv_free(conf->relay_spf_names);
+	strv_free(conf->org_domains);
+	free(conf->psl_file);
+	spf_free(conf->spf);
+	align_free(conf->align);
 	sign_lib_free(conf->sign_lib);
 	keytable_free(conf->keys);
 	free(conf);

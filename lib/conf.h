@@ -12,10 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "align.h"
 #include "cidr.h"
 #include "keytable.h"
 #include "policy.h"
 #include "sign.h"
+#include "spf.h"
 
 /* Longest line in a configuration, KeyTable or SigningTable file. */
 #define CONF_LINE_MAX 4096
@@ -59,12 +61,22 @@ struct conf {
 	bool syslog;			/* Syslog */
 	int syslog_facility;		/* SyslogFacility, a LOG_* facility */
 	int log_level;			/* LogLevel, a LOG_* priority */
+	char **relay_spf_names;		/* RelaySPFNames, strv, lowercase */
+	bool require_spf;		/* RequireSPF */
+	unsigned dns_timeout;		/* DNSTimeout, seconds per SPF check or DMARC look-up */
+	unsigned spf_cache_ttl;		/* SPFCacheTTL, seconds; 0: no cache */
+	enum align_mode alignment;	/* Alignment */
+	char *psl_file;			/* PublicSuffixList, NULL: Debian's list */
+	char **org_domains;		/* OrganizationalDomains, strv, lowercase */
+	bool dmarc_lookup;		/* DMARCLookup */
 	unsigned *lines;		/* per conf_options() entry, the line that set
 					   it; 0 when the default applies */
 
 	/* Filled by conf_finish: */
 	struct keytable *keys;
 	struct sign_lib *sign_lib;
+	struct spf *spf;		/* SPF checks and DNS look-ups, thread-safe */
+	struct align *align;		/* organizational domains (PSL + OrganizationalDomains) */
 };
 
 /* conf_options: the option table (n_r gets its length). */

@@ -20,14 +20,17 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "align.h"
 #include "authres.h"
 #include "callbacks.h"
 #include "conf.h"
+#include "dmarc.h"
 #include "from.h"
 #include "keytable.h"
 #include "log.h"
 #include "policy.h"
 #include "sign.h"
+#include "spf.h"
 #include "state.h"
 #include "util.h"
 
@@ -44,8 +47,14 @@ struct msg {
 	const struct conf *conf;	/* referenced; released in msg_free */
 	enum policy_trust trust;
 	char auth_user[CB_TEXT_MAX];
+	const char *spf_name;		/* the RelaySPFNames entry that trusted the client */
 	char mailfrom_domain[FROM_DOMAIN_MAX];	/* "" for the null sender */
 	bool null_sender;
+	enum policy_spf spf;		/* SPF of MAIL FROM (or HELO for <>) */
+	enum align_result aligned;	/* header.from vs that identity */
+	bool align_checked;
+	enum dmarc_policy dmarc;	/* From domain's published policy */
+	bool dmarc_checked;
 
 	struct hdr *hdrs;
 	size_t nhdrs, hdrcap, hdrbytes;
@@ -245,16 +254,53 @@ envelope_domain(const char *arg, char *domain_r, size_t len, bool *null_r)
 		domain_r[n - 1] = '\0';
 }
 
-/* relay_trust: is this client the vendor's relay, and by which rule? */
+/*
+ * relay_trust: is this client the vendor's relay, and by which rule?  The
+ * cheap rules first; the vendor's SPF record (cached) only when they fail.
+ */
 static enum policy_trust
-relay_trust(const struct conf *conf, const struct conn *c, const char *auth)
+relay_trust(const struct conf *conf, const struct conn *c, const char *auth,
+    const char **spf_name_r)
 {
-	if (c->have_addr && cidr_set_match(conf->relay_networks,
-	    (const struct sockaddr *)&c->addr))
+	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
+
+	*spf_name_r = NULL;
+	if (c->have_addr && cidr_set_match(conf->relay_networks, sa))
 		return POLICY_TRUST_NETWORK;
 	if (auth != NULL && auth[0] != '\0' && strv_contains(conf->relay_auth_users, auth))
 		return POLICY_TRUST_AUTH;
+	if (c->have_addr && conf->relay_spf_names != NULL &&
+	    spf_vendor_check(conf->spf, sa, conf->relay_spf_names, spf_name_r) ==
+	    POLICY_SPF_PASS)
+		return POLICY_TRUST_SPF;
 	return POLICY_TRUST_NONE;
+}
+
+/* envelope_spf: RFC 7208 check_host for MAIL FROM, or HELO for the null sender. */
+static enum policy_spf
+envelope_spf(SMFICTX *ctx, const struct conf *conf, const struct conn *c, const char *arg)
+{
+	char addr[FROM_ADDR_MAX], why[256];
+	size_t n;
+	enum policy_spf r;
+
+	if (!c->have_addr)
+		return POLICY_SPF_NONE;
+	/* The address without its angle brackets; "" is the null sender. */
+	n = 0;
+	if (arg != NULL) {
+		const char *p = arg + (arg[0] == '<');
+
+		n = strcspn(p, ">");
+		if (n >= sizeof(addr))
+			n = 0;
+		memcpy(addr, p, n);
+	}
+	addr[n] = '\0';
+	r = spf_check_host(conf->spf, (const struct sockaddr *)&c->addr, c->helo, addr, why,
+	    sizeof(why));
+	log_debug("%s: spf=%s: %s", qid(ctx), policy_spf_name(r), why);
+	return r;
 }
 
 /* cb_envfrom: decide the relay trust; untrusted mail is accepted untouched. */
@@ -276,7 +322,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		free(m);
 		return tempfail(ctx, "relaysign: shutting down");
 	}
-	m->trust = relay_trust(m->conf, c, auth);
+	m->trust = relay_trust(m->conf, c, auth, &m->spf_name);
 	if (m->trust == POLICY_TRUST_NONE) {
 		char a[CB_TEXT_MAX];
 
@@ -290,6 +336,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		util_strlcpy(m->auth_user, auth, sizeof(m->auth_user));
 	envelope_domain(argv != NULL ? argv[0] : NULL, m->mailfrom_domain,
 	    sizeof(m->mailfrom_domain), &m->null_sender);
+	m->spf = envelope_spf(ctx, m->conf, c, argv != NULL ? argv[0] : NULL);
 	m->headers_ok = true;
 	c->msg = m;
 	return SMFIS_CONTINUE;
@@ -365,6 +412,9 @@ log_decision(SMFICTX *ctx, const struct conn *c, const struct msg *m)
 	if (m->trust == POLICY_TRUST_AUTH)
 		snprintf(relay, sizeof(relay), "auth:%s",
 		    log_clean(user, sizeof(user), m->auth_user));
+	else if (m->trust == POLICY_TRUST_SPF && m->spf_name != NULL)
+		snprintf(relay, sizeof(relay), "spf:%s",
+		    log_clean(user, sizeof(user), m->spf_name));
 	else
 		util_strlcpy(relay, policy_trust_name(m->trust), sizeof(relay));
 	if (m->decision.reason != POLICY_REASON_NONE)
@@ -381,12 +431,17 @@ log_decision(SMFICTX *ctx, const struct conn *c, const struct msg *m)
 			off += (size_t)snprintf(sigs + off, sizeof(sigs) - off, "%s%s",
 			    i ? "," : " a=", key_alg_name(signer_key(m->signer, i)->alg));
 	}
-	log_info("%s: relay=%s client=[%s] mailfrom=%s from=%s action=%s%s%s", qid(ctx),
+	log_info("%s: relay=%s client=[%s] mailfrom=%s spf=%s from=%s aligned=%s%s%s "
+	    "action=%s%s%s", qid(ctx),
 	    relay, c->addrtext,
 	    m->null_sender ? "<>" : log_clean(mf, sizeof(mf), m->mailfrom_domain[0] ?
 	    m->mailfrom_domain : "-"),
+	    policy_spf_name(m->spf),
 	    m->from_status == FROM_OK ? log_clean(from, sizeof(from), m->from.domain) :
 	    from_status_name(m->from_status),
+	    !m->align_checked ? "none" : m->aligned == ALIGN_PASS ? "yes" :
+	    m->aligned == ALIGN_FAIL ? "no" : "none",
+	    m->dmarc_checked ? " dmarc=" : "", m->dmarc_checked ? dmarc_policy_name(m->dmarc) : "",
 	    policy_action_name(m->decision.action), why, sigs);
 }
 
@@ -428,17 +483,29 @@ cb_eoh(SMFICTX *ctx)
 
 		m->from_status = from_parse(v, strlen(v), &m->from, why, sizeof(why));
 	}
-	if (m->from_status == FROM_OK)
+	if (m->from_status == FROM_OK) {
+		const char *env = m->null_sender ? c->helo : m->mailfrom_domain;
+
 		m->nkeys = keytable_lookup(m->conf->keys, m->from.domain, m->keys,
 		    KEYTABLE_MAX_PER_DOMAIN);
+		/* RFC 7489 3.1: the identity SPF checked; HELO for the null sender. */
+		m->aligned = align_check(m->conf->align, m->conf->alignment, m->from.domain, env);
+		m->align_checked = true;
+		if (m->conf->dmarc_lookup) {
+			struct dmarc_record rec;
+
+			m->dmarc = dmarc_lookup(m->conf->spf, m->conf->align, m->from.domain, &rec);
+			m->dmarc_checked = true;
+		}
+	}
 
 	memset(&facts, 0, sizeof(facts));
 	facts.trust = m->trust;
 	facts.from = m->from_status;
 	facts.headers_ok = m->headers_ok;
 	facts.key_found = m->nkeys > 0;
-	facts.spf = POLICY_SPF_UNCHECKED;
-	facts.require_spf = false;
+	facts.spf = m->spf;
+	facts.require_spf = m->conf->require_spf;
 	facts.on_bad_from = m->conf->on_bad_from;
 	m->decision = policy_decide(&facts);
 
@@ -539,8 +606,14 @@ cb_eom(SMFICTX *ctx)
 	ar.authserv_id = m->conf->authserv_id;
 	ar.trust = m->trust;
 	ar.auth_user = m->trust == POLICY_TRUST_AUTH ? m->auth_user : NULL;
-	ar.spf = POLICY_SPF_UNCHECKED;
+	ar.spf = m->spf;
+	ar.spf_mailfrom = m->null_sender ? NULL : m->mailfrom_domain;
+	ar.spf_helo = m->null_sender ? c->helo : NULL;
 	ar.from_domain = m->from_status == FROM_OK ? m->from.domain : NULL;
+	ar.align_checked = m->align_checked;
+	ar.aligned = m->aligned;
+	ar.align_mode = m->conf->alignment;
+	ar.dmarc_policy = m->dmarc_checked ? dmarc_policy_name(m->dmarc) : NULL;
 	ar.decision = m->decision;
 	ar.sigs = sigs;
 	ar.nsigs = n;

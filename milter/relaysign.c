@@ -36,6 +36,10 @@
 #include <openssl/crypto.h>
 #include <libpsl.h>
 #include <idn2.h>
+#include <netdb.h>
+#include <arpa/nameser.h>
+#include <resolv.h>
+#include <spf2/spf.h>
 
 #include "callbacks.h"
 #include "conf.h"
@@ -70,6 +74,15 @@ print_versions(void)
 	printf("  %s\n", OpenSSL_version(OPENSSL_VERSION));
 	printf("  libpsl %s\n", psl_get_version());
 	printf("  libidn2 %s\n", idn2_check_version(NULL));
+}
+
+/* spf_log: libspf2's warnings and notes, which it prints to stderr by default. */
+static void
+spf_log(const char *file, int line, const char *msg)
+{
+	(void)file;
+	(void)line;
+	log_debug("libspf2: %s", msg);
 }
 
 /* load_conf: the configuration from conf_path, or the built-in one. */
@@ -232,6 +245,10 @@ main(int argc, char **argv)
 	int ch, milter_rc = -1, status = 0;
 	bool stopping = false;
 	char *pid_file = NULL;
+
+	SPF_warning_handler = spf_log;
+	SPF_info_handler = spf_log;
+	SPF_debug_handler = spf_log;
 
 	while ((ch = getopt(argc, argv, "c:fntVh")) != -1) {
 		switch (ch) {
