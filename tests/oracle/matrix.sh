@@ -1,0 +1,239 @@
+#!/bin/bash
+# tests/oracle/matrix.sh -- the signing-oracle matrix through a real Postfix (TAP).
+#
+# relaysign must never sign for anyone it does not trust, nor for any domain
+# but the exact signing domain, nor a message without exactly one author.
+# This test sends one message for every cell of
+#
+#   {trusted by network, by SMTP AUTH login, by vendor SPF name,
+#    untrusted, untrusted with an unlisted login}
+#   x {From in the signing domain (two spellings), a subdomain, the parent
+#      domain, look-alikes (library.example.edu.evil.test,
+#      library-example.edu), a foreign domain, the vendor's domain, a
+#      display-name trick, two From fields, two addresses in one From}
+#
+# and checks, one TAP line a cell, that only trusted x exact-signing-domain
+# x single-From cells are signed (two signatures that dkimpy verifies, d= the
+# signing domain, the log naming the trust rule), trusted cells otherwise
+# are tagged with the reason (no-key / bad-from), and untrusted cells are
+# delivered untouched.  Then: nothing lost, nothing bounced, relaysign exits
+# cleanly with no sanitizer report.
+#
+# The trust paths, as Postfix plays them (XCLIENT from 127.0.0.1):
+#   network  ADDR=192.0.2.10       (RelayNetworks 192.0.2.0/24)
+#   auth     ADDR=203.0.113.7 LOGIN=alma  -- Postfix 3.7 hands the XCLIENT
+#            LOGIN to milters as {auth_authen} (its log: sasl_method=XCLIENT,
+#            sasl_username=alma), so no SASL server is needed
+#   spf      ADDR=198.51.100.20    (RelaySPFNames spf-na.exlibrisgroup.com,
+#            whose record in our DNS is v=spf1 ip4:198.51.100.0/24 -all)
+#   none     ADDR=203.0.113.7; ADDR=203.0.113.7 LOGIN=bob (not listed)
+# If `relaysign -n` refuses RelaySPFNames (a build without it), the spf
+# cells are TAP "# TODO" lines instead of failures.
+#
+# Environment: top_srcdir, top_builddir, RELAYSIGN, RS_KEEP=1.
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+# shellcheck source=tests/lib.sh
+. "$top_srcdir/tests/lib.sh"
+RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
+
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix)"
+[ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
+for tool in postfix postconf postqueue smtp-sink openssl unshare ip ss; do
+	command -v "$tool" >/dev/null ||
+		{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
+done
+/usr/bin/python3 -c 'import dkim, dnslib' 2>/dev/null ||
+	{ echo "Bail out! /usr/bin/python3 lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+
+rs_sandbox "$0" "$@"
+rs_init oracle
+# shellcheck source=tests/hostile/lib-extra.sh
+. "$top_srcdir/tests/hostile/lib-extra.sh"
+
+T=$RS_TMP
+LOG=$T/relaysign.log
+D=$RX_DOMAIN
+SPFNAME=spf-na.exlibrisgroup.com
+
+# Trust rows: NAME ADDR LOGIN EXPECTED-RELAY ("-" = no login; relay "" = untrusted)
+TRUSTS=(
+	"network 192.0.2.10 - network"
+	"auth 203.0.113.7 alma auth:alma"
+	"spf 198.51.100.20 - spf:$SPFNAME"
+	"untrusted 203.0.113.7 - -"
+	"untrusted-login 203.0.113.7 bob -"
+)
+# From columns: NAME KIND, then the From field(s) ("|" separates two fields).
+# KIND: sign (the exact signing domain), nokey, badfrom.
+FROMS=(
+	"exact sign|Library <library@$D>"
+	"exact-case sign|LIBRARY@Library.Example.EDU"
+	"subdomain nokey|News <news@lists.$D>"
+	"parent nokey|Campus <it@example.edu>"
+	"lookalike-suffix nokey|Library <library@$D.evil.test>"
+	"lookalike-hyphen nokey|Library <library@library-example.edu>"
+	"foreign nokey|Someone <x@evil.test>"
+	"vendor nokey|Ex Libris <notices@exlibrisgroup.com>"
+	"display-name nokey|\"library@$D\" <x@evil.test>"
+	"two-fields badfrom|Library <library@$D>|Evil <x@evil.test>"
+	"two-addresses badfrom|library@$D, x@evil.test"
+)
+
+tap_plan $((${#TRUSTS[@]} * ${#FROMS[@]} + 7))
+
+rx_setup_keys_dns --rr "$SPFNAME TXT v=spf1 ip4:198.51.100.0/24 -all" ||
+	rs_die "cannot start the DNS server"
+conf_lines=("Socket inet:8891@127.0.0.1" "RelayNetworks 192.0.2.0/24"
+	"RelayAuthUsers alma" "RelaySPFNames $SPFNAME")
+rx_write_conf "$T/relaysign.conf" "${conf_lines[@]}"
+SPF_TODO=""
+if out=$("$RELAYSIGN" -n -c "$T/relaysign.conf" 2>&1); then
+	tap_ok "relaysign -n accepts RelayNetworks, RelayAuthUsers and RelaySPFNames"
+else
+	# Without RelaySPFNames the rest still runs; its cells become TODO.
+	SPF_TODO="RelaySPFNames not accepted by this relaysign: $out"
+	rx_write_conf "$T/relaysign.conf" "${conf_lines[@]:0:3}"
+	if out2=$("$RELAYSIGN" -n -c "$T/relaysign.conf" 2>&1); then
+		rx_tap_todo "relaysign -n accepts RelaySPFNames" "$out"
+	else
+		tap_not_ok "relaysign -n accepts the configuration"
+		tap_diag "$out2"
+	fi
+fi
+if rx_start_milter relaysign "$T/relaysign.conf"; then
+	tap_ok "relaysign started"
+else
+	tap_not_ok "relaysign started"
+	diag_log "$LOG" 30
+	tap_done
+	exit 1
+fi
+start_sink "$T/sink" || rs_die "cannot start smtp-sink"
+start_postfix inet:127.0.0.1:8891 || rs_die "cannot start the private Postfix"
+
+# verify_two FILE: dkimpy passes the RSA and the Ed25519 signature of d=$D.
+verify_two() {
+	local out
+	out=$(verify_py "$1" 2>&1)
+	grep -q "d=$D s=rsa2026 a=rsa-sha256 result=pass" <<<"$out" &&
+		grep -q "d=$D s=ed2026 a=ed25519-sha256 result=pass" <<<"$out" &&
+		[ "$(hdr_count "$1" DKIM-Signature)" = 2 ] && return 0
+	echo "$out"
+	return 1
+}
+
+logline() {     # logline QID: relaysign's line for QID (waits up to 3 s)
+	local i
+	for ((i = 0; i < 30; i++)); do
+		grep -F "$1:" "$LOG" 2>/dev/null | tail -1 | grep . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+ACCEPTED=0
+SIGNED_CELLS=0
+n=0
+for trow in "${TRUSTS[@]}"; do
+	read -r TNAME ADDR LOGIN RELAY <<<"$trow"
+	for frow in "${FROMS[@]}"; do
+		n=$((n + 1))
+		head=${frow%%|*}
+		fields=${frow#*|}
+		read -r FNAME KIND <<<"$head"
+		TAG="oracle.$TNAME.$FNAME.$$"
+		M="$T/m.$n"
+		{
+			printf 'X-Oracle-Case: %s\r\n' "$TAG"
+			IFS='|' read -r -a fv <<<"$fields"
+			for v in "${fv[@]}"; do
+				printf 'From: %s\r\n' "$v"
+			done
+			printf 'To: patron@example.net\r\nSubject: oracle %s x %s\r\n' "$TNAME" "$FNAME"
+			printf 'Date: Sun, 22 Nov 2026 08:00:00 +0000\r\nMessage-ID: <%s@vendor.test>\r\n' "$TAG"
+			printf '\r\nYour loan is due.\r\n'
+		} >"$M"
+		if [ -n "$RELAY" ] && [ "$RELAY" != - ]; then
+			if [ "$KIND" = sign ]; then want=signed
+			elif [ "$KIND" = badfrom ]; then want=tagged:bad-from
+			else want=tagged:no-key; fi
+		else
+			want=untouched
+		fi
+		label="$TNAME x $FNAME ($(tr '|' ';' <<<"$fields")): want $want"
+		todo=""
+		[ "$TNAME" = spf ] && [ -n "$SPF_TODO" ] && todo=$SPF_TODO
+
+		if ! bg_check relaysign; then
+			wait_port_free 8891 10
+			rx_start_milter relaysign "$T/relaysign.conf" || true
+		fi
+		xl=""
+		[ "$LOGIN" != - ] && xl=$LOGIN
+		if ! RX_XLOGIN=$xl rx_send_raw "$ADDR" "$M"; then
+			tap_not_ok "$label: Postfix did not accept it: $RX_REPLY"
+			continue
+		fi
+		ACCEPTED=$((ACCEPTED + 1))
+		QID=$RX_QID
+		F=$(wait_delivered "X-Oracle-Case: $TAG" 30) || F=""
+		why=()
+		if [ -z "$F" ]; then
+			got="not delivered"
+		else
+			got=$(rx_result "$F")
+		fi
+		[ "$got" = "$want" ] || why+=("got $got")
+		if [ "$got" = signed ]; then
+			SIGNED_CELLS=$((SIGNED_CELLS + 1))
+			vout=$(verify_two "$F") || why+=("dkimpy:" "$vout")
+		fi
+		if [ "$want" != untouched ]; then
+			l=$(logline "$QID") || l=""
+			grep -qF "relay=$RELAY " <<<"$l" || why+=("log line lacks relay=$RELAY: ${l:-none}")
+		fi
+		bg_check relaysign || why+=("relaysign died: $RS_BG_WHY")
+		if [ ${#why[@]} = 0 ]; then
+			tap_ok "$label: $got"
+		elif [ -n "$todo" ]; then
+			rx_tap_todo "$label: ${why[0]}" "$todo"
+		else
+			tap_not_ok "$label"
+			tap_diag "${why[@]}"
+			[ -n "$F" ] && diag_message "$F"
+		fi
+	done
+done
+
+want_signed=$(( (${#TRUSTS[@]} - 2) * 2 ))
+[ -n "$SPF_TODO" ] && want_signed=$((want_signed - 2))
+if [ "$SIGNED_CELLS" = "$want_signed" ]; then
+	tap_ok "exactly $want_signed of $n cells signed (trusted x exact domain x one From)"
+else
+	tap_not_ok "exactly $want_signed of $n cells signed: $SIGNED_CELLS were"
+fi
+if wait_queue_empty 30 2>/dev/null && [ "$(rx_sink_count)" = "$ACCEPTED" ]; then
+	tap_ok "nothing lost: $ACCEPTED accepted, $ACCEPTED in the sink, queue empty"
+else
+	tap_not_ok "nothing lost: $ACCEPTED accepted, $(rx_sink_count) in the sink"
+fi
+b=$(rx_bounced)
+if [ "$b" = 0 ]; then tap_ok "nothing bounced"; else tap_not_ok "nothing bounced: $b"; fi
+stop_postfix
+if rx_stop_milter relaysign 20 && [ "$RX_EXIT" = 0 ]; then
+	tap_ok "relaysign stopped on SIGTERM, exit status 0"
+else
+	tap_not_ok "relaysign stopped on SIGTERM, exit status 0 (got: $RX_EXIT)"
+	diag_log "$LOG" 20
+fi
+if out=$(rx_sanitizer_clean "$LOG"); then
+	tap_ok "no ASan/UBSan/LSan report in relaysign's log"
+else
+	tap_not_ok "no ASan/UBSan/LSan report in relaysign's log"
+	tap_diag "$out"
+fi
+tap_done
