@@ -104,6 +104,7 @@ struct stage_stat {
 
 struct stats {
 	uint64_t ok, fail, sigs_bad, mods;
+	uint64_t stalled;		/* messages with a wait >= MF_STALL_MS */
 	struct stage_stat st[MF_NSTAGES];
 	double *lat;		/* per message, ms */
 	size_t nlat, latcap;
@@ -172,7 +173,8 @@ static size_t body_len;
 static atomic_long next_msg;
 static atomic_int stop_flag;
 static double t_deadline;
-static pthread_barrier_t start_barrier;
+static pthread_barrier_t start_barrier;	/* every worker connected */
+static pthread_barrier_t go_barrier;	/* the clock and deadline are set */
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
 static char first_err[256];
 
@@ -1170,6 +1172,7 @@ one_message(struct filter_conn *fcs, long idx, unsigned wid, struct stats *s)
 	int f, sigs = 0;
 	bool failed = false;
 	enum ev e;
+	uint64_t stalls0 = 0, stalls1 = 0;
 
 	snprintf(qid, sizeof(qid), "%02X%09lX", wid & 0xff, (unsigned long)idx);
 	snprintf(from, sizeof(from), "<%s>", env_from);
@@ -1188,6 +1191,8 @@ one_message(struct filter_conn *fcs, long idx, unsigned wid, struct stats *s)
 		clear_mods(&fcs[f]);
 	}
 
+	for (f = 0; f < MF_NSTAGES; f++)
+		stalls0 += s->st[f].stalls;
 	t0 = now_ms();
 	/* smtpd: MAIL, RCPT, DATA to each filter, event by event. */
 	for (f = 0; f < nsocks; f++) {
@@ -1245,6 +1250,10 @@ one_message(struct filter_conn *fcs, long idx, unsigned wid, struct stats *s)
 			return -1;
 	}
 	record_latency(s, now_ms() - t0);
+	for (f = 0; f < MF_NSTAGES; f++)
+		stalls1 += s->st[f].stalls;
+	if (stalls1 > stalls0)
+		s->stalled++;
 
 	for (f = 0; f < nsocks; f++) {
 		if (fcs[f].failed)
@@ -1335,6 +1344,7 @@ worker_main(void *arg)
 	}
 	/* Everyone connected: the clock starts together. */
 	pthread_barrier_wait(&start_barrier);
+	pthread_barrier_wait(&go_barrier);
 	if (!open)
 		return NULL;
 	while ((idx = take_msg()) >= 0) {
@@ -1593,7 +1603,8 @@ main(int argc, char **argv)
 
 	ws = xmalloc((size_t)concurrency * sizeof(*ws));
 	memset(ws, 0, (size_t)concurrency * sizeof(*ws));
-	if (pthread_barrier_init(&start_barrier, NULL, (unsigned)concurrency + 1) != 0)
+	if (pthread_barrier_init(&start_barrier, NULL, (unsigned)concurrency + 1) != 0 ||
+	    pthread_barrier_init(&go_barrier, NULL, (unsigned)concurrency + 1) != 0)
 		die("pthread_barrier_init failed");
 	for (i = 0; i < concurrency; i++) {
 		ws[i].id = (unsigned)i;
@@ -1604,6 +1615,7 @@ main(int argc, char **argv)
 	t0 = now_ms();
 	t_deadline = t0 + duration * 1e3;
 	cpu0 = cpu_now();
+	pthread_barrier_wait(&go_barrier);
 	for (i = 0; i < concurrency; i++)
 		pthread_join(ws[i].tid, NULL);
 	t1 = now_ms();
@@ -1617,6 +1629,7 @@ main(int argc, char **argv)
 		all.fail += s->fail;
 		all.sigs_bad += s->sigs_bad;
 		all.mods += s->mods;
+		all.stalled += s->stalled;
 		for (j = 0; j < MF_NSTAGES; j++) {
 			all.st[j].n += s->st[j].n;
 			all.st[j].stalls += s->st[j].stalls;
@@ -1657,6 +1670,8 @@ main(int argc, char **argv)
 	if (expect_sigs >= 0)
 		printf("  DKIM-Signature count: %" PRIu64 " of %" PRIu64 " messages had %d\n",
 		    all.ok - all.sigs_bad, all.ok, expect_sigs);
+	printf("  messages with a wait >= %.0f ms: %" PRIu64 " of %zu\n", MF_STALL_MS,
+	    all.stalled, all.nlat);
 	if (first_err[0])
 		printf("  first error: %s\n", first_err);
 
@@ -1673,13 +1688,14 @@ main(int argc, char **argv)
 		}
 		printf("RESULT label=%s msgs=%zu ok=%" PRIu64 " fail=%" PRIu64 " sigs_bad=%" PRIu64
 		    " secs=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f cpu_s=%.3f"
-		    " cpu_per_1k=%.4f stalls=%" PRIu64 " stall_stages=%s eom_mean_ms=%.3f"
+		    " cpu_per_1k=%.4f stalls=%" PRIu64 " stalled_msgs=%" PRIu64 " stall_stages=%s"
+		    " eom_mean_ms=%.3f"
 		    " eoh_mean_ms=%.3f size=%zu conc=%d filters=%d\n",
 		    label[0] ? label : "-", all.nlat, all.ok, all.fail, all.sigs_bad, secs, rate,
 		    pct(all.lat, all.nlat, 50), pct(all.lat, all.nlat, 99),
 		    all.nlat ? all.lat[all.nlat - 1] : 0, cpu_s,
 		    cpu_s >= 0 && all.ok ? cpu_s * 1000.0 / (double)all.ok : -1.0, stalls,
-		    where[0] ? where : "-",
+		    all.stalled, where[0] ? where : "-",
 		    all.st[stage_slot('E')].n ? all.st[stage_slot('E')].sum_ms /
 		    (double)all.st[stage_slot('E')].n : 0,
 		    all.st[stage_slot('N')].n ? all.st[stage_slot('N')].sum_ms /
