@@ -23,15 +23,76 @@
  * dkim_getsighdr_d() folds the signature with CRLF + TAB; milters must
  * insert header values folded with LF alone (smfi_insheader), so the CRs
  * are dropped, as OpenDKIM's filter does (dkimf_stripcr).
+ *
+ * Keys.  libopendkim takes a signing key only as PEM text and decodes it
+ * in every dkim_eom() (dkim_privkey_load: BIO_new_mem_buf on its copy,
+ * PEM_read_bio_PrivateKey, EVP_PKEY_get1_RSA for RSA).  With OpenSSL 3.0
+ * that decode, and the blinding a fresh RSA key sets up, took three
+ * quarters of the CPU of an RSA-2048 message here and nine tenths of an
+ * Ed25519 one (bench/signbench.c).  struct key holds the key decoded at
+ * load, so keycache.c answers libopendkim's PEM_read_bio_PrivateKey with
+ * it (ELF symbol interposition); everything else stays libopendkim's:
+ * canonicalization, hashes, the signature operation, base64, the field.
+ * The other ways weighed:
+ * - Signing ourselves with the hashes of dkim_sig_gethashes(): a signing
+ *   handle finishes its header hash only inside dkim_eom_sign, after
+ *   loading the key and right before signing; no call finishes it without
+ *   a key.  A cheap throwaway key would cost a second signature and b=
+ *   edited by hand in the finished field.
+ * - The DER form ("MII..." base64, which dkim_sign also takes): decoded
+ *   in every message all the same (d2i_PrivateKey_bio).
+ * - Replacing the exported dkim_privkey_load: it fills libopendkim's
+ *   private struct dkim_crypto.  No call of 2.11 takes an EVP_PKEY.
+ * The interposition is checked, not assumed: sign_lib_new signs once with
+ * a throwaway Ed25519 key (probe); if the cached key was not asked for (a
+ * build where libcrypto's definition binds first) every message goes the
+ * plain way, as decode_per_message asks.  The cached key answers only the
+ * exact PEM text of the key being signed with, else OpenSSL decodes: a
+ * message never gets another key's signature nor fails for the shortcut.
+ *
+ * Threads.  One struct key serves every connection thread at once.
+ * Shared are the EVP_PKEY, which EVP_PKEY_get1_RSA turns into a cached
+ * legacy RSA once, under the key's lock (OpenSSL 3.0 crypto/evp/p_lib.c,
+ * evp_pkey_get_legacy: re-checked under the write lock), and that RSA,
+ * whose private operations keep their caches under rsa->lock: blinding
+ * for the thread that made it, a shared "mt_blinding" used under lock by
+ * the others (crypto/rsa/rsa_ossl.c, rsa_get_blinding), Montgomery values
+ * by BN_MONT_CTX_set_locked.  Ed25519 signing makes an EVP_PKEY_CTX per
+ * message and only reads the key.  openssl-threads(7): shared objects are
+ * safe while calls on them modify nothing, or lock what they cache.
+ * keycache.c's thread-local slot is set and cleared around one synchronous
+ * dkim_eom(), so a message may move between libmilter threads.
+ *
+ * Memory.  libopendkim 2.11.0~beta2 (Debian 12) dkim_free() releases the
+ * key objects of RSA handles only: an Ed25519 handle keeps its EVP_PKEY
+ * and its 64-byte signature buffer (about 0.5 KB a message with a decoded
+ * key; fixed upstream by OpenDKIM pull request #321, not in Debian).  Both
+ * remedies are right whether or not the library is fixed:
+ * - Each handle allocates through dkim_init()'s allocator with a closure
+ *   of its own (struct arena): malloc and free, plus a record of the live
+ *   blocks; what is still recorded after dkim_free() was leaked and is
+ *   freed.  Exact, because libopendkim frees handle memory only through
+ *   that allocator: its plain free() calls are on memory from plain malloc
+ *   or strdup, but for HCLOBBER (GnuTLS builds only) and the x-tags of
+ *   dkim_add_xtag (never called here).
+ * - probe learns whether dkim_free() drops an Ed25519 key from an ex_data
+ *   free callback on the throwaway key; only if it does not does
+ *   sig_release drop the reference libopendkim was handed.
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <opendkim/dkim.h>
 
+#include "keycache.h"
 #include "sign.h"
 #include "util.h"
 
@@ -43,6 +104,20 @@ struct sign_lib {
 	dkim_canon_t canon_header;
 	dkim_canon_t canon_body;
 	bool feed_dkim_sigs;	/* "dkim-signature" is among the names to sign */
+	bool cache_keys;	/* probe: libopendkim takes the decoded key */
+	bool ed25519_kept;	/* probe: dkim_free() keeps an Ed25519 key */
+	char keyuse[200];	/* for sign_lib_keyuse */
+};
+
+/*
+ * What libopendkim allocated for one handle and has not freed: a set of
+ * pointers, open addressing with linear probing (Knuth, TAOCP vol. 3,
+ * 6.4, algorithms L and R), at most half full.
+ */
+struct arena {
+	void **slot;		/* NULL: empty */
+	size_t cap;		/* 0 or a power of two */
+	size_t n;
 };
 
 /* One signature in the making. */
@@ -50,6 +125,8 @@ struct sig {
 	DKIM *dkim;
 	const struct key *key;
 	char *value;		/* after signer_eom: LF-folded, no "DKIM-Signature:" */
+	struct arena arena;	/* the handle's memory (dkim_sign's memclosure) */
+	EVP_PKEY *handed;	/* the key libopendkim got in dkim_eom, if seen */
 };
 
 struct signer {
@@ -62,6 +139,120 @@ struct signer {
 	unsigned char *buf;	/* scratch for header fields and repaired chunks */
 	size_t bufcap;
 };
+
+/* arena_home: the slot where p belongs (Fibonacci hashing, TAOCP 6.4). */
+static size_t
+arena_home(const struct arena *a, const void *p)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * UINT64_C(0x9e3779b97f4a7c15);
+
+	return (size_t)(h ^ (h >> 32)) & (a->cap - 1);
+}
+
+/* arena_grow: doubles the table (64 slots at first); -1 when out of memory. */
+static int
+arena_grow(struct arena *a)
+{
+	struct arena b = { NULL, a->cap == 0 ? 64 : 2 * a->cap, a->n };
+	size_t i, j;
+
+	if (b.cap < a->cap || (b.slot = calloc(b.cap, sizeof(*b.slot))) == NULL)
+		return -1;
+	for (i = 0; i < a->cap; i++) {
+		if (a->slot[i] == NULL)
+			continue;
+		for (j = arena_home(&b, a->slot[i]); b.slot[j] != NULL; j = (j + 1) & (b.cap - 1))
+			;
+		b.slot[j] = a->slot[i];
+	}
+	free(a->slot);
+	*a = b;
+	return 0;
+}
+
+/* arena_add: records p; -1 when out of memory. */
+static int
+arena_add(struct arena *a, void *p)
+{
+	size_t i;
+
+	if (2 * (a->n + 1) > a->cap && arena_grow(a) == -1)
+		return -1;
+	for (i = arena_home(a, p); a->slot[i] != NULL; i = (i + 1) & (a->cap - 1))
+		;
+	a->slot[i] = p;
+	a->n++;
+	return 0;
+}
+
+/* arena_del: forgets p if recorded (TAOCP algorithm R: no tombstones). */
+static void
+arena_del(struct arena *a, const void *p)
+{
+	size_t i, j, k, mask = a->cap - 1;
+
+	if (a->n == 0)
+		return;
+	for (i = arena_home(a, p); a->slot[i] != p; i = (i + 1) & mask)
+		if (a->slot[i] == NULL)
+			return;
+	/* Move back every later entry of the run whose home is not in (i, j]. */
+	for (j = i;;) {
+		j = (j + 1) & mask;
+		if (a->slot[j] == NULL)
+			break;
+		k = arena_home(a, a->slot[j]);
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			a->slot[i] = a->slot[j];
+			i = j;
+		}
+	}
+	a->slot[i] = NULL;
+	a->n--;
+}
+
+/*
+ * arena_reclaim: frees every block still recorded (what dkim_free() left
+ * behind) and the table; returns how many blocks there were.
+ */
+static size_t
+arena_reclaim(struct arena *a)
+{
+	size_t i, n = a->n;
+
+	for (i = 0; i < a->cap; i++)
+		free(a->slot[i]);
+	free(a->slot);
+	memset(a, 0, sizeof(*a));
+	return n;
+}
+
+/*
+ * arena_malloc: dkim_init()'s allocator.  closure is the handle's arena
+ * (dkim_sign's memclosure), NULL for library-wide memory, which is not
+ * recorded.  A block that cannot be recorded is not handed out, so
+ * libopendkim reports "out of memory" rather than leaking it.
+ */
+static void *
+arena_malloc(void *closure, size_t n)
+{
+	void *p = malloc(n);
+
+	if (p != NULL && closure != NULL && arena_add(closure, p) == -1) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* arena_free: dkim_init()'s deallocator; memory never recorded is freed too. */
+static void
+arena_free(void *closure, void *p)
+{
+	if (closure != NULL && p != NULL)
+		arena_del(closure, p);
+	free(p);
+}
 
 /* canon_of: our canonicalization enum as libopendkim's. */
 static dkim_canon_t
@@ -94,6 +285,126 @@ names_ok(char *const *v, const char **bad_r)
 	return true;
 }
 
+/* probe_freed: EVP_PKEY ex_data free callback; notes the probe key's end. */
+static void
+probe_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (ptr != NULL)
+		*(bool *)ptr = true;
+}
+
+/*
+ * probe: signs one message with a throwaway Ed25519 key, through a
+ * library handle of its own (the user's header lists cannot get in the
+ * way), to learn by behaviour rather than by version number whether
+ * libopendkim's PEM_read_bio_PrivateKey call reaches keycache.c and takes
+ * the cached key, and whether its dkim_free() releases an Ed25519 key.
+ * Sets sl->cache_keys, sl->ed25519_kept and sl->keyuse.  Anything that
+ * fails leaves both false: the plain way, and nothing freed that
+ * libopendkim might free itself.
+ */
+static void
+probe(struct sign_lib *sl, bool use_cache)
+{
+	static const char from[] = "From: probe@probe.invalid";
+	struct key k = { 0 };
+	struct arena arena = { 0 };
+	struct keycache_result res = { false, false, NULL };
+	DKIM_LIB *lib = NULL;
+	DKIM *dkim = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIO *bio = NULL;
+	DKIM_STAT st = DKIM_STAT_OK;
+	char *pem = NULL;
+	long len = 0;
+	bool freed = false;
+	int idx;
+
+	util_strlcpy(sl->keyuse, "libopendkim decodes each key in every message: "
+	    "the check of its key loading failed", sizeof(sl->keyuse));
+	idx = EVP_PKEY_get_ex_new_index(0, NULL, NULL, NULL, probe_freed);
+	/*
+	 * First the instrument: if the callback did not report a key's end,
+	 * a key libopendkim frees would look kept, and be freed twice.
+	 */
+	if (idx < 0 || (pkey = EVP_PKEY_new()) == NULL ||
+	    EVP_PKEY_set_ex_data(pkey, idx, &freed) != 1)
+		goto out;
+	EVP_PKEY_free(pkey);
+	pkey = NULL;
+	if (!freed)
+		goto out;
+	freed = false;
+	if ((lib = dkim_init(arena_malloc, arena_free)) == NULL ||
+	    (pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
+	    (bio = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (len = BIO_get_mem_data(bio, &pem)) <= 0 ||
+	    (k.pem = malloc((size_t)len + 1)) == NULL)
+		goto out;
+	memcpy(k.pem, pem, (size_t)len);
+	k.pem[len] = '\0';
+	k.pemlen = (size_t)len;
+	k.pkey = pkey;
+	k.alg = KEY_ALG_ED25519_SHA256;
+	k.bits = 256;
+	dkim = dkim_sign(lib, (const unsigned char *)"probe", &arena, (dkim_sigkey_t)k.pem,
+	    (const unsigned char *)"probe", (const unsigned char *)"probe.invalid",
+	    DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, DKIM_SIGN_ED25519SHA256, (ssize_t)-1, &st);
+	if (dkim == NULL ||
+	    dkim_header(dkim, (unsigned char *)(uintptr_t)from, strlen(from)) != DKIM_STAT_OK ||
+	    dkim_eoh(dkim) != DKIM_STAT_OK)
+		goto out;
+	keycache_arm(&k, use_cache);
+	st = dkim_eom(dkim, NULL);
+	keycache_disarm(&res);
+	if (res.pkey == NULL) {
+		/* XXX not called: a key dkim_free() keeps leaks here, and per message */
+		if (!res.called)
+			util_strlcpy(sl->keyuse, "libopendkim decodes each key in every message: "
+			    "its PEM_read_bio_PrivateKey call does not reach relaysign (libcrypto's "
+			    "binds first); an Ed25519 key dkim_free() keeps leaks",
+			    sizeof(sl->keyuse));
+		goto out;
+	}
+	/* From here libopendkim holds the only reference to res.pkey. */
+	if (res.cached) {
+		EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	if (EVP_PKEY_set_ex_data(res.pkey, idx, &freed) != 1)
+		goto out;	/* XXX res.pkey leaks once if dkim_free() keeps it */
+	(void)dkim_free(dkim);
+	dkim = NULL;
+	if (!freed) {
+		sl->ed25519_kept = true;
+		EVP_PKEY_free(res.pkey);
+	}
+	sl->cache_keys = res.cached && st == DKIM_STAT_OK;
+	snprintf(sl->keyuse, sizeof(sl->keyuse), "%s; libopendkim's dkim_free() %s",
+	    sl->cache_keys ? "keys decoded once, at load" : !use_cache ?
+	    "libopendkim decodes each key in every message, as asked" :
+	    "libopendkim decodes each key in every message: it refused the decoded key",
+	    sl->ed25519_kept ? "keeps Ed25519 keys (2.11.0~beta2), relaysign frees them" :
+	    "frees Ed25519 keys itself");
+out:
+	if (dkim != NULL)
+		(void)dkim_free(dkim);
+	(void)arena_reclaim(&arena);
+	if (idx >= 0)
+		(void)CRYPTO_free_ex_index(CRYPTO_EX_INDEX_EVP_PKEY, idx);
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	free(k.pem);
+	if (lib != NULL)
+		dkim_close(lib);
+}
+
 /* sign_lib_new: the libopendkim library handle and the shared parameters. */
 struct sign_lib *
 sign_lib_new(const struct sign_params *params, char *err, size_t errlen)
@@ -114,7 +425,7 @@ sign_lib_new(const struct sign_params *params, char *err, size_t errlen)
 	}
 	sl->canon_header = canon_of(params->canon_header);
 	sl->canon_body = canon_of(params->canon_body);
-	if ((sl->lib = dkim_init(NULL, NULL)) == NULL) {
+	if ((sl->lib = dkim_init(arena_malloc, arena_free)) == NULL) {
 		free(sl);
 		util_seterr(err, errlen, "dkim_init failed");
 		return NULL;
@@ -176,6 +487,7 @@ sign_lib_new(const struct sign_params *params, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	probe(sl, !params->decode_per_message);
 	return sl;
 fail:
 	sign_lib_free(sl);
@@ -193,6 +505,20 @@ sign_lib_free(struct sign_lib *sl)
 	free(sl);
 }
 
+/* sign_lib_keys_cached: what probe found. */
+bool
+sign_lib_keys_cached(const struct sign_lib *sl)
+{
+	return sl->cache_keys;
+}
+
+/* sign_lib_keyuse: probe's finding in words. */
+const char *
+sign_lib_keyuse(const struct sign_lib *sl)
+{
+	return sl->keyuse;
+}
+
 /* sig_err: the reason libopendkim gives for status on handle dkim. */
 static int
 sig_err(const struct sig *s, const char *what, DKIM_STAT st, char *err, size_t errlen)
@@ -206,22 +532,9 @@ sig_err(const struct sig *s, const char *what, DKIM_STAT st, char *err, size_t e
 }
 
 /*
- * sig_begin: opens the libopendkim signing handle for s->key.
- *
- * XXX cost: dkim_sign() copies the PEM text, and dkim_eom() decodes it
- * again (dkim_privkey_load: PEM_read_bio_PrivateKey) for every message;
- * for RSA-2048 that is about 300 of the 750 microseconds a signature
- * takes (RIG.md, "Costs measured").  key->pkey already holds the decoded
- * key.  Avoiding the decode means keeping libopendkim for the
- * canonicalization and hashes but making the signature with key->pkey, or
- * a libopendkim that accepts an EVP_PKEY; either would replace only
- * sig_begin and sig_finish.
- *
- * XXX leak: libopendkim 2.11.0~beta2 (Debian 12) dkim_free() frees the
- * decoded key only for RSA; every Ed25519 signature leaks the EVP_PKEY,
- * its BIO and 64 bytes, about 0.5 KB (fixed upstream in OpenDKIM pull
- * request #321, 2026).  Signing with key->pkey ourselves would end that
- * too.
+ * sig_begin: opens the libopendkim signing handle for s->key, its memory
+ * in s->arena.  dkim_sign() copies the PEM text; see the top of this file
+ * for how dkim_eom() gets the decoded key instead.
  */
 static int
 sig_begin(const struct sign_lib *sl, struct sig *s, const char *jobid, char *err,
@@ -245,7 +558,7 @@ sig_begin(const struct sign_lib *sl, struct sig *s, const char *jobid, char *err
 		return util_seterr(err, errlen, "d=%s s=%s: key has no PEM text",
 		    s->key->domain, s->key->selector);
 	/* Length -1: the whole body, never l= (RFC 6376 8.2). */
-	s->dkim = dkim_sign(sl->lib, (const unsigned char *)jobid, NULL,
+	s->dkim = dkim_sign(sl->lib, (const unsigned char *)jobid, &s->arena,
 	    (dkim_sigkey_t)s->key->pem, (const unsigned char *)s->key->selector,
 	    (const unsigned char *)s->key->domain, sl->canon_header, sl->canon_body, alg,
 	    (ssize_t)-1, &st);
@@ -268,16 +581,22 @@ sig_begin(const struct sign_lib *sl, struct sig *s, const char *jobid, char *err
 
 /*
  * sig_finish: ends the body, makes the signature and keeps its value with
- * LF folding.  See sig_begin for the cost of dkim_eom().
+ * LF folding.  dkim_eom() loads the key: from keycache.c when sl says so,
+ * and the key it got is noted for sig_release either way.
  */
 static int
-sig_finish(struct sig *s, char *err, size_t errlen)
+sig_finish(const struct sign_lib *sl, struct sig *s, char *err, size_t errlen)
 {
+	struct keycache_result res;
 	unsigned char *hdr = NULL;
 	size_t len = 0, i, j;
 	DKIM_STAT st;
 
-	if ((st = dkim_eom(s->dkim, NULL)) != DKIM_STAT_OK)
+	keycache_arm(s->key, sl->cache_keys);
+	st = dkim_eom(s->dkim, NULL);
+	keycache_disarm(&res);
+	s->handed = res.pkey;
+	if (st != DKIM_STAT_OK)
 		return sig_err(s, "dkim_eom", st, err, errlen);
 	/* initial: the columns "DKIM-Signature: " takes on the first line. */
 	st = dkim_getsighdr_d(s->dkim, strlen(SIGN_HEADER_NAME) + 2, &hdr, &len);
@@ -506,7 +825,7 @@ signer_eom(struct signer *sg, char *err, size_t errlen)
 		return -1;
 	sg->eom = true;
 	for (i = 0; i < sg->n; i++)
-		if (sig_finish(&sg->sig[i], err, errlen) == -1)
+		if (sig_finish(sg->sl, &sg->sig[i], err, errlen) == -1)
 			return -1;
 	return 0;
 }
@@ -532,6 +851,25 @@ signer_key(const struct signer *sg, size_t i)
 	return i < sg->n ? sg->sig[i].key : NULL;
 }
 
+/*
+ * sig_release: frees the handle, then what it left behind: an Ed25519 key
+ * if probe saw dkim_free() keep one, and whatever is left in its arena
+ * (the signature buffer of such a key).
+ */
+static void
+sig_release(const struct sign_lib *sl, struct sig *s)
+{
+	if (s->dkim != NULL)
+		(void)dkim_free(s->dkim);
+	s->dkim = NULL;
+	if (s->handed != NULL && s->key->alg == KEY_ALG_ED25519_SHA256 && sl->ed25519_kept)
+		EVP_PKEY_free(s->handed);
+	s->handed = NULL;
+	(void)arena_reclaim(&s->arena);
+	free(s->value);
+	s->value = NULL;
+}
+
 /* signer_free: frees the handles and the values. */
 void
 signer_free(struct signer *sg)
@@ -540,11 +878,8 @@ signer_free(struct signer *sg)
 
 	if (sg == NULL)
 		return;
-	for (i = 0; i < sg->n; i++) {
-		if (sg->sig[i].dkim != NULL)
-			(void)dkim_free(sg->sig[i].dkim);
-		free(sg->sig[i].value);
-	}
+	for (i = 0; i < sg->n; i++)
+		sig_release(sg->sl, &sg->sig[i]);
 	free(sg->jobid);
 	free(sg->buf);
 	free(sg);

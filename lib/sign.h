@@ -25,6 +25,10 @@ struct sign_params {
 	enum sign_canon canon_header;
 	enum sign_canon canon_body;
 	unsigned long expire;		/* x= seconds after t=; 0 for no x= */
+	bool decode_per_message;	/* let libopendkim decode each key in every
+					   message, as OpenDKIM does: slower, for
+					   comparison (bench/, tests); false in the
+					   daemon */
 };
 
 /*
@@ -38,6 +42,19 @@ struct sign_lib;
 struct sign_lib *sign_lib_new(const struct sign_params *params, char *err, size_t errlen);
 /* sign_lib_free: sign_lib_free(NULL) is a no-op. */
 void sign_lib_free(struct sign_lib *sl);
+
+/*
+ * sign_lib_keys_cached: true if libopendkim signs with the keys decoded at
+ * load (struct key's pkey) rather than decoding their PEM text in every
+ * message; sign_lib_new found out by signing once (see sign.c).
+ */
+bool sign_lib_keys_cached(const struct sign_lib *sl);
+/*
+ * sign_lib_keyuse: one sentence on how keys reach libopendkim and whether
+ * relaysign frees what libopendkim leaves behind, for the startup log.
+ * Valid as long as sl.
+ */
+const char *sign_lib_keyuse(const struct sign_lib *sl);
 
 /* A signer signs one message with up to SIGN_MAX_KEYS keys; one thread uses it. */
 struct signer;
