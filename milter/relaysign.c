@@ -45,6 +45,7 @@
 #include "conf.h"
 #include "keytable.h"
 #include "log.h"
+#include "sign.h"
 #include "state.h"
 #include "testkey.h"
 #include "util.h"
@@ -330,6 +331,7 @@ main(int argc, char **argv)
 
 	log_notice("starting: %s, Socket %s, %zu keys", conf->path, conf->socket,
 	    keytable_nkeys(conf->keys));
+	log_notice("%s", sign_lib_keyuse(conf->sign_lib));
 	/* A reload may free conf: keep the PidFile we wrote, to remove it at exit. */
 	if (conf->pid_file != NULL && (pid_file = strdup(conf->pid_file)) == NULL) {
 		log_err("out of memory");

@@ -876,7 +876,8 @@ test_outside(void)
 	double secs;
 
 	if (server == NULL || *server == '\0') {
-		ok(1, "outside server timeout # SKIP RELAYSIGN_TEST_DNS=host:port not set");
+		/* Optional, for developers; tests/e2e/spf.sh covers a real server. */
+		diag("RELAYSIGN_TEST_DNS=host:port not set: no outside-server timeout check");
 		return;
 	}
 	if (drop == NULL || *drop == '\0')
