@@ -338,7 +338,13 @@ resolv_lookup(struct spf_ctx *ctx, const char *domain, ns_type type, long left_m
 	bool bad = false;
 
 	nscount = ctx->res.nscount > 0 ? ctx->res.nscount : 1;
-	secs = (int)(left_ms / 1000 / nscount);
+	/*
+	 * libresolv counts whole seconds: round up, or a check that has used
+	 * 1 ms of a 2 s budget would give its query only 1 s.  The deadline
+	 * check before each query keeps the overrun under a second.
+	 */
+	secs = (int)((left_ms + 999) / 1000);
+	secs = (secs + nscount - 1) / nscount;
 	ctx->res.retrans = secs >= 1 ? secs : 1;
 	ctx->res.retry = 1;
 	len = res_nquery(&ctx->res, domain, ns_c_in, type, ctx->answer, sizeof(ctx->answer));

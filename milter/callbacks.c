@@ -51,6 +51,7 @@ struct msg {
 	char mailfrom_domain[FROM_DOMAIN_MAX];	/* "" for the null sender */
 	bool null_sender;
 	enum policy_spf spf;		/* SPF of MAIL FROM (or HELO for <>) */
+	char spf_why[256];		/* libspf2's reason, logged with the queue id */
 	enum align_result aligned;	/* header.from vs that identity */
 	bool align_checked;
 	enum dmarc_policy dmarc;	/* From domain's published policy */
@@ -276,16 +277,24 @@ relay_trust(const struct conf *conf, const struct conn *c, const char *auth,
 	return POLICY_TRUST_NONE;
 }
 
-/* envelope_spf: RFC 7208 check_host for MAIL FROM, or HELO for the null sender. */
+/*
+ * envelope_spf: RFC 7208 check_host for MAIL FROM, or HELO for the null
+ * sender; the reason goes to why (logged at the end: Postfix has no queue
+ * id yet at MAIL FROM).
+ */
 static enum policy_spf
-envelope_spf(SMFICTX *ctx, const struct conf *conf, const struct conn *c, const char *arg)
+envelope_spf(const struct conf *conf, const struct conn *c, const char *arg, char *why,
+    size_t whylen)
 {
-	char addr[FROM_ADDR_MAX], why[256];
+	char addr[FROM_ADDR_MAX];
 	size_t n;
 	enum policy_spf r;
 
-	if (!c->have_addr)
+	why[0] = '\0';
+	if (!c->have_addr) {
+		util_strlcpy(why, "no client address", whylen);
 		return POLICY_SPF_NONE;
+	}
 	/* The address without its angle brackets; "" is the null sender. */
 	n = 0;
 	if (arg != NULL) {
@@ -298,8 +307,7 @@ envelope_spf(SMFICTX *ctx, const struct conf *conf, const struct conn *c, const 
 	}
 	addr[n] = '\0';
 	r = spf_check_host(conf->spf, (const struct sockaddr *)&c->addr, c->helo, addr, why,
-	    sizeof(why));
-	log_debug("%s: spf=%s: %s", qid(ctx), policy_spf_name(r), why);
+	    whylen);
 	return r;
 }
 
@@ -336,7 +344,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		util_strlcpy(m->auth_user, auth, sizeof(m->auth_user));
 	envelope_domain(argv != NULL ? argv[0] : NULL, m->mailfrom_domain,
 	    sizeof(m->mailfrom_domain), &m->null_sender);
-	m->spf = envelope_spf(ctx, m->conf, c, argv != NULL ? argv[0] : NULL);
+	m->spf = envelope_spf(m->conf, c, argv != NULL ? argv[0] : NULL, m->spf_why,
+	    sizeof(m->spf_why));
 	m->headers_ok = true;
 	c->msg = m;
 	return SMFIS_CONTINUE;
@@ -431,6 +440,7 @@ log_decision(SMFICTX *ctx, const struct conn *c, const struct msg *m)
 			off += (size_t)snprintf(sigs + off, sizeof(sigs) - off, "%s%s",
 			    i ? "," : " a=", key_alg_name(signer_key(m->signer, i)->alg));
 	}
+	log_debug("%s: spf=%s: %s", qid(ctx), policy_spf_name(m->spf), m->spf_why);
 	log_info("%s: relay=%s client=[%s] mailfrom=%s spf=%s from=%s aligned=%s%s%s "
 	    "action=%s%s%s", qid(ctx),
 	    relay, c->addrtext,

@@ -52,6 +52,17 @@
 
 static int sigpipe_fds[2] = { -1, -1 };
 static const char *conf_path;		/* NULL: the built-in configuration */
+static bool foreground;			/* -f: stay attached, log to stderr */
+
+/*
+ * log_to_stderr: -f, or Syslog no (relaysign.conf(5): then standard error,
+ * which Background yes closes).
+ */
+static bool
+log_to_stderr(const struct conf *conf)
+{
+	return foreground || !conf->syslog;
+}
 
 /* usage: the synopsis of relaysign(8). */
 static void
@@ -229,7 +240,7 @@ reload(const struct conf *old)
 	if ((conf->user_id == NULL) != (old->user_id == NULL) ||
 	    (conf->user_id != NULL && strcmp(conf->user_id, old->user_id) != 0))
 		log_notice("reload: UserID changed; it takes effect at restart");
-	log_setup(false, conf->syslog, conf->syslog_facility, conf->log_level);
+	log_setup(log_to_stderr(conf), conf->syslog, conf->syslog_facility, conf->log_level);
 	log_notice("reloaded %s: %zu keys", conf->path, keytable_nkeys(conf->keys));
 	state_replace(conf);
 }
@@ -237,7 +248,7 @@ reload(const struct conf *old)
 int
 main(int argc, char **argv)
 {
-	bool foreground = false, check = false, test_keys = false;
+	bool check = false, test_keys = false;
 	struct conf *conf;
 	char err[1024];
 	struct sigaction sa;
@@ -311,7 +322,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "relaysign: daemon: %s\n", strerror(errno));
 		return 1;
 	}
-	log_setup(foreground, conf->syslog, conf->syslog_facility, conf->log_level);
+	log_setup(log_to_stderr(conf), conf->syslog, conf->syslog_facility, conf->log_level);
 	if (conf->pid_file != NULL)
 		(void)write_pidfile(conf->pid_file);
 
