@@ -4,7 +4,8 @@
 #
 #   rx_setup_keys_dns [ARGS...]  RSA + Ed25519 keys for $RX_DOMAIN in
 #                                $RS_TMP/keys, published by start_dns (ARGS are
-#                                extra dnsserver.py arguments)
+#                                extra dnsserver.py arguments; RX_SPF is
+#                                $RX_DOMAIN's SPF record, default v=spf1 -all)
 #   rx_write_conf FILE [LINES...] a relaysign.conf signing $RX_DOMAIN with both
 #                                keys; LINES are appended (or replace nothing:
 #                                callers add RelayNetworks etc. themselves)
@@ -47,7 +48,7 @@ rx_setup_keys_dns() {
 		--authority evil.test --authority library-example.edu \
 		--rr "rsa2026._domainkey.$RX_DOMAIN TXT $(rs_dkim_txt_rsa "$k/rsa2026.key")" \
 		--rr "ed2026._domainkey.$RX_DOMAIN TXT $(rs_dkim_txt_ed25519 "$k/ed2026.key")" \
-		--rr "$RX_DOMAIN TXT v=spf1 -all" \
+		--rr "$RX_DOMAIN TXT ${RX_SPF:-v=spf1 -all}" \
 		--rr "exlibrisgroup.com TXT v=spf1 ip4:192.0.2.0/24 -all" "$@"
 }
 
