@@ -170,6 +170,10 @@ static ssize_t msgid_index = -1;	/* header whose value varies per message */
 static unsigned char *body;
 static size_t body_len;
 
+/* What each filter agreed to, from the first connection (for the report). */
+static uint32_t neg_actions[MF_MAX_FILTERS], neg_proto[MF_MAX_FILTERS];
+static atomic_int neg_seen[MF_MAX_FILTERS];
+
 static atomic_long next_msg;
 static atomic_int stop_flag;
 static double t_deadline;
@@ -913,6 +917,14 @@ fc_open(struct filter_conn *fc, const struct sockspec *sp, struct stats *s)
 		goto fail;
 	}
 	s->st[stage_slot('O')].n++;
+	{
+		int i = (int)(sp - socks);
+
+		if (i >= 0 && i < MF_MAX_FILTERS && atomic_exchange(&neg_seen[i], 1) == 0) {
+			neg_actions[i] = fc->actions;
+			neg_proto[i] = fc->proto;
+		}
+	}
 	return 0;
 fail:
 	fc_close(fc, false);
@@ -1475,6 +1487,38 @@ run_idle(void)
 	return opened == idle_n ? 0 : 1;
 }
 
+/* print_negotiated: each filter's agreed protocol bits, by name. */
+static void
+print_negotiated(void)
+{
+	static const struct { uint32_t bit; const char *name; } names[] = {
+		{ SMFIP_NOCONNECT, "NOCONNECT" }, { SMFIP_NOHELO, "NOHELO" },
+		{ SMFIP_NOMAIL, "NOMAIL" }, { SMFIP_NORCPT, "NORCPT" },
+		{ SMFIP_NOBODY, "NOBODY" }, { SMFIP_NOHDRS, "NOHDRS" },
+		{ SMFIP_NOEOH, "NOEOH" }, { SMFIP_NR_HDR, "NR_HDR" },
+		{ SMFIP_NOUNKNOWN, "NOUNKNOWN" }, { SMFIP_NODATA, "NODATA" },
+		{ SMFIP_SKIP, "SKIP" }, { SMFIP_RCPT_REJ, "RCPT_REJ" },
+		{ SMFIP_NR_CONN, "NR_CONN" }, { SMFIP_NR_HELO, "NR_HELO" },
+		{ SMFIP_NR_MAIL, "NR_MAIL" }, { SMFIP_NR_RCPT, "NR_RCPT" },
+		{ SMFIP_NR_DATA, "NR_DATA" }, { SMFIP_NR_UNKN, "NR_UNKN" },
+		{ SMFIP_NR_EOH, "NR_EOH" }, { SMFIP_NR_BODY, "NR_BODY" },
+		{ SMFIP_HDR_LEADSPC, "HDR_LEADSPC" },
+	};
+	int i;
+	size_t j;
+
+	for (i = 0; i < nsocks; i++) {
+		if (!atomic_load(&neg_seen[i]))
+			continue;
+		printf("  %s agreed: actions 0x%" PRIx32 ", protocol 0x%" PRIx32 " =", socks[i].text,
+		    neg_actions[i], neg_proto[i]);
+		for (j = 0; j < sizeof(names) / sizeof(names[0]); j++)
+			if (neg_proto[i] & names[j].bit)
+				printf(" %s", names[j].name);
+		putchar('\n');
+	}
+}
+
 /* usage: the synopsis. */
 static void
 usage(void)
@@ -1646,7 +1690,7 @@ main(int argc, char **argv)
 	qsort(all.lat, all.nlat, sizeof(*all.lat), cmp_double);
 	secs = (t1 - t0) / 1e3;
 	rate = secs > 0 ? (double)all.ok / secs : 0;
-	if (cpu0 >= 0 && cpu1 >= 0)
+	if (npids > 0 && cpu0 >= 0 && cpu1 >= 0)
 		cpu_s = (double)(cpu1 - cpu0) / (double)ticks;
 
 	printf("mfload: %s%s%ld messages (%zu bytes each), %d connection%s, %d filter%s: "
@@ -1670,6 +1714,7 @@ main(int argc, char **argv)
 	if (expect_sigs >= 0)
 		printf("  DKIM-Signature count: %" PRIu64 " of %" PRIu64 " messages had %d\n",
 		    all.ok - all.sigs_bad, all.ok, expect_sigs);
+	print_negotiated();
 	printf("  messages with a wait >= %.0f ms: %" PRIu64 " of %zu\n", MF_STALL_MS,
 	    all.stalled, all.nlat);
 	if (first_err[0])

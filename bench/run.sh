@@ -116,11 +116,12 @@ machine_info() {
 	local model kern
 	model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 	kern=$(uname -srm)
-	echo "- Host: $(nproc) CPUs online, $model; $kern; load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- Host: $(nproc) CPUs online, $model; $kern"
+	echo "- Load average before each phase: $PHASE_LOAD; at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- relaysign: $("$RELAYSIGN" -V 2>&1 | head -1), built in $top_builddir" \
 		"(CFLAGS: $(sed -n 's/^CFLAGS = //p' "$top_builddir/Makefile" 2>/dev/null | head -1)" \
 		"$(sed -n 's/^SAN_CFLAGS = //p' "$top_builddir/Makefile" 2>/dev/null | head -1))," \
-		"git $(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo '?')"
+		"source $top_srcdir at git $GIT_START"
 	echo "- Packages: $(dpkg-query -W -f '${Package} ${Version}, ' opendkim libopendkim11 libmilter1.0.1 postfix openssl python3-dkim 2>/dev/null | sed 's/, $//')"
 	echo "- OpenSSL: $(openssl version)"
 }
@@ -256,7 +257,7 @@ kv() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1" | head -1; }
 
 # ------------------------------------------------------- 1. milter level
 
-declare -A M_RATE M_P50 M_P99 M_CPU M_STALL M_OK M_MSGS M_CPUS M_EOM
+declare -A NEG M_RATE M_P50 M_P99 M_CPU M_STALL M_OK M_MSGS M_CPUS M_EOM
 
 # mrun FILTER ALG SIZE CONC: one mfload run; CONC "32u" = 32 over the unix socket.
 mrun() {
@@ -316,6 +317,7 @@ mrun() {
 	M_EOM[$key]=$(kv "$res" eom_mean_ms)
 	M_STALL[$key]="$(kv "$res" stalled_msgs)/$(kv "$res" msgs) $(kv "$res" stall_stages)"
 	M_OK[$key]=$ok
+	[ -n "${NEG[$f]:-}" ] || NEG[$f]=$(grep ' agreed: ' <<<"$out" | sed 's/^ *//' | paste -sd ';' -)
 }
 
 # warm FILTER ALG: a few messages first (keys loaded, threads made), unrecorded.
@@ -574,7 +576,12 @@ report() {
 		"in $(($(date +%s) - BENCH_T0)) s.$([ "$QUICK" = 1 ] && echo ' QUICK MODE: short runs, smoke test only.')"
 	echo
 	machine_info
-	echo "- Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (a busy machine makes every figure worse)"
+	if awk -v l="$LOAD_START" -v n="$(nproc)" 'BEGIN { exit !(l + 0 > n * 0.5) }'; then
+		echo
+		echo "**WARNING: the machine was busy (load average $LOAD_START on $(nproc) CPUs at the start):" \
+			"other work competed for the CPUs, so throughput, latency and CPU figures are inflated" \
+			"and noisy; compare only on a quiet machine.**"
+	fi
 	echo
 	echo "## 1. Milter level (bench/mfload, writes like Postfix; ${DUR} s a run)"
 	echo
@@ -666,6 +673,9 @@ report() {
 	echo "## Latency trap checks"
 	echo
 	echo "- Linux passes TCP_NODELAY from a listening socket to the sockets it accepts: $NODELAY_INHERITED."
+	echo "- What the filters agreed to (mfload's offer is Postfix's: protocol 6, actions 0x1ff, protocol 0x1fffff):"
+	echo "  relaysign: $(fmt "${NEG[relaysign]:-}")"
+	echo "  OpenDKIM: $(fmt "${NEG[opendkim]:-}")"
 	echo "- End-of-message reply wait, 2 KB RSA, 1 connection, TCP (mean ms): relaysign $(fmt "${M_EOM[relaysign|rsa|2k|1]:-}"), OpenDKIM $(fmt "${M_EOM[opendkim|rsa|2k|1]:-}")" \
 		"(~40 = the filter's header-change and reply packets held by Nagle)."
 	echo "- Stalls at 1 connection, TCP, 2 KB RSA: relaysign $(fmt "${M_STALL[relaysign|rsa|2k|1]:-}"); OpenDKIM $(fmt "${M_STALL[opendkim|rsa|2k|1]:-}")."
@@ -678,10 +688,19 @@ report() {
 }
 
 BENCH_T0=$(date +%s)
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
+GIT_START="$(git -C "$top_srcdir" rev-parse --short HEAD 2>/dev/null || echo '?')"
+GIT_START+=" ($(git -C "$top_srcdir" status --porcelain -uno 2>/dev/null | wc -l) files with uncommitted changes)"
+PHASE_LOAD=""
+phase_load() { PHASE_LOAD+="${PHASE_LOAD:+, }$1 $(cut -d' ' -f1 /proc/loadavg)"; }
 NODELAY_INHERITED=$(nodelay_check)
+phase_load milter
 milter_phase
+phase_load postfix
 postfix_phase
+phase_load speed
 speed_phase
+phase_load memory
 mem_filter relaysign
 mem_filter opendkim
 report >"$T/report.md"
