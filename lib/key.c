@@ -40,25 +40,7 @@
 static bool
 key_name_ok(const char *s)
 {
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > KEY_NAME_MAX || s[0] == '.' || s[len - 1] == '.')
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		/*
-		 * Letters, digits, '-' and '.' (RFC 5321 sub-domain), and
-		 * '_' which some selectors carry; never ';', '=' or space,
-		 * which would change the tag list of the signature.
-		 */
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-			return false;
-		if (c == '.' && s[i + 1] == '.')
-			return false;
-	}
-	return true;
+	return util_dkim_name_ok(s, KEY_NAME_MAX);
 }
 
 /* no_passphrase: PEM password callback that refuses encrypted keys. */

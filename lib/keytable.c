@@ -377,21 +377,7 @@ next_word(char **s)
 static bool
 selector_ok(const char *s)
 {
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > KEYTABLE_NAME_MAX || s[0] == '.' || s[len - 1] == '.')
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		/* '_' is outside RFC 5321's Ldh-str, but seen in the wild. */
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-			return false;
-		if (c == '.' && s[i + 1] == '.')
-			return false;
-	}
-	return true;
+	return util_dkim_name_ok(s, KEYTABLE_NAME_MAX);
 }
 
 /*
