@@ -6,8 +6,9 @@
 # smtpd_milters = relaysign (built with ASan/UBSan), from a trusted relay
 # (XCLIENT ADDR=192.0.2.10 NAME=[UNAVAILABLE], i.e. no PTR) unless the case
 # says otherwise, and must get a defined result from the decision table:
-#   signed     two DKIM-Signature fields (RSA, Ed25519) that dkimpy verifies
-#              against our DNS server, our Authentication-Results says signed
+#   signed     two DKIM-Signature fields (RSA, Ed25519) without l= that
+#              dkimpy verifies against our DNS server, our
+#              Authentication-Results says signed
 #   tagged:R   no signature, our Authentication-Results says tagged, reason R
 #   untouched  no signature, no Authentication-Results of ours
 #   refused    Postfix itself refused the message (the reply is shown)
@@ -174,9 +175,17 @@ outcome_ok() {
 	[ "$want" = "$got" ]
 }
 
-# verify_two FILE: dkimpy passes the RSA and the Ed25519 signature.
+# verify_two FILE: dkimpy passes the RSA and the Ed25519 signature, and
+# neither has an l= tag (RFC 6376 8.2: a body length limit lets anyone
+# append to a signed message).
 verify_two() {
-	local out
+	local out v
+	while read -r v; do
+		if [ -n "$(dkim_tag l "$v")" ]; then
+			echo "a DKIM-Signature has an l= tag: $v"
+			return 1
+		fi
+	done < <(hdr_values "$1" DKIM-Signature)
 	out=$(verify_py "$1" 2>&1)
 	grep -q 's=rsa2026 a=rsa-sha256 result=pass' <<<"$out" &&
 		grep -q 's=ed2026 a=ed25519-sha256 result=pass' <<<"$out" &&
