@@ -16,7 +16,8 @@
 # progress elsewhere) only matters to the targets that need it.
 #
 # Environment:
-#   $1, SECONDS_EACH or SECONDS   run time per target (seconds, default 60)
+#   $1, SECONDS_EACH or SECONDS   run time per target (seconds, default 60;
+#                   600 with RELAYSIGN_LONG_TESTS=1)
 #   FUZZ_TARGETS    space-separated subset of target names (fuzz_from ...)
 #   FUZZ_BUILDDIR   where to build (default: a temp dir, removed at exit)
 #   CC_FUZZ         the clang to use (default: clang)
@@ -33,7 +34,9 @@ if [ -z "$secs_env" ]; then
 	# printenv sees SECONDS only when the caller exported it.
 	secs_env=$(printenv SECONDS)
 fi
-SECS=${1:-${secs_env:-60}}
+# RELAYSIGN_LONG_TESTS=1 (the long runs' switch): 10 minutes per target.
+if [ "${RELAYSIGN_LONG_TESTS:-0}" = 1 ]; then dflt=600; else dflt=60; fi
+SECS=${1:-${secs_env:-$dflt}}
 case $SECS in '' | *[!0-9]*) echo "Bail out! SECONDS must be a number of seconds, not '$SECS'"; exit 1 ;; esac
 
 skip_all() {
