@@ -224,6 +224,37 @@ write_pidfile(const char *path)
 	return 0;
 }
 
+/*
+ * The longest relaysign waits at SIGTERM for messages in flight: below
+ * systemd's default TimeoutStopSec (90 s) and contrib's unit's 30 s.
+ */
+#define DRAIN_MAX_MS 25000
+
+/*
+ * drain: SIGTERM/SIGINT: new messages are tempfailed from now on (their MAIL
+ * FROM finds no configuration) while those in flight finish, for at most
+ * DRAIN_MAX_MS.  Only then is libmilter stopped: smfi_stop() abandons the
+ * sessions it is serving, which the MTA would see as a dead filter.
+ */
+static void
+drain(int sig)
+{
+	size_t n;
+	int waited = 0;
+
+	state_shutdown();
+	n = state_inflight();
+	log_notice("stopping on signal %d: finishing %zu message%s in flight", sig, n,
+	    n == 1 ? "" : "s");
+	while ((n = state_inflight()) > 0 && waited < DRAIN_MAX_MS) {
+		usleep(100 * 1000);
+		waited += 100;
+	}
+	if (n > 0)
+		log_err("stopping with %zu message%s still in flight after %d s; the MTA "
+		    "will retry them", n, n == 1 ? "" : "s", DRAIN_MAX_MS / 1000);
+}
+
 /* reload: SIGHUP: a new configuration, or the old one kept with the reason. */
 static void
 reload(const struct conf *old)
@@ -377,13 +408,16 @@ main(int argc, char **argv)
 			break;
 		}
 		if (b == SIGHUP) {
-			const struct conf *cur = state_acquire();
+			const struct conf *cur = stopping ? NULL : state_acquire();
 
-			reload(cur);
-			state_release(cur);
+			/* Stopping: no new configuration may come back in. */
+			if (cur != NULL) {
+				reload(cur);
+				state_release(cur);
+			}
 		} else if (!stopping) {
-			log_notice("stopping on signal %d: finishing messages in flight", b);
 			stopping = true;
+			drain(b);
 			(void)smfi_stop();
 		}
 	}

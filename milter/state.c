@@ -18,6 +18,7 @@ struct holder {
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct holder *current;
 static struct holder *retired;
+static size_t inflight;		/* references taken by state_acquire, not yet released */
 
 /* holder_new: wraps conf; aborts on out of memory at start, where nothing is lost. */
 static struct holder *
@@ -71,6 +72,7 @@ state_acquire(void)
 		return NULL;
 	}
 	current->refs++;
+	inflight++;
 	conf = current->conf;
 	pthread_mutex_unlock(&state_lock);
 	return conf;
@@ -90,9 +92,23 @@ state_release(const struct conf *conf)
 	else
 		for (h = retired; h != NULL && h->conf != conf; h = h->next)
 			;
-	if (h != NULL)
+	if (h != NULL) {
+		inflight--;
 		holder_drop(h);
+	}
 	pthread_mutex_unlock(&state_lock);
+}
+
+/* state_inflight: references held by messages (and reloads) right now. */
+size_t
+state_inflight(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&state_lock);
+	n = inflight;
+	pthread_mutex_unlock(&state_lock);
+	return n;
 }
 
 /* state_replace: installs a new configuration, retiring the old one. */

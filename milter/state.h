@@ -26,7 +26,14 @@ void state_release(const struct conf *conf);
  */
 void state_replace(struct conf *conf);
 
-/* state_shutdown: drops the configuration in force (at exit, for leak checks). */
+/*
+ * state_shutdown: drops the configuration in force: from now on
+ * state_acquire returns NULL (new messages are tempfailed) while messages in
+ * flight finish with theirs.  Safe to call twice.
+ */
 void state_shutdown(void);
+
+/* state_inflight: how many state_acquire references are not yet released. */
+size_t state_inflight(void);
 
 #endif
