@@ -9,7 +9,8 @@
 #   110 trusted by network (192.0.2.10), reconnecting every 20 messages,
 #    40 trusted by SMTP AUTH login ({auth_authen} alma),
 #    20 trusted by vendor SPF name (198.51.100.20; the SPF cache),
-#    20 untrusted (203.0.113.7; accepted at MAIL FROM),
+#    20 untrusted (203.0.113.7; accepted at MAIL FROM), reconnecting after
+#       every message (connect, negotiation and close in parallel),
 #    10 trusted with two From fields (tagged, never signed),
 # while relaysign reloads its configuration on SIGHUP every 2 s (the
 # configuration swap with messages in flight).  Every trusted single-From
@@ -140,7 +141,7 @@ conf=("Socket inet:8891@127.0.0.1" "RelayNetworks 192.0.2.0/24 127.0.0.1"
 # server answers slowly, and a vendor-SPF lookup that times out makes the
 # client untrusted (its mail then goes unsigned, see SECURITY.md).
 HAVE_SPF=0
-for opt in "RelaySPFNames $SPFNAME" "DNSTimeout 20"; do
+for opt in "RelaySPFNames $SPFNAME" "DNSTimeout 20" "LogLevel debug"; do
 	rx_write_conf "$T/relaysign.conf" "${conf[@]}" "$opt"
 	if "$RS" -n -c "$T/relaysign.conf" >/dev/null 2>&1; then
 		conf+=("$opt")
@@ -181,7 +182,7 @@ if [ -n "$MF" ]; then
 		"network -c 110 -m 20 -a 192.0.2.10 -e 2"
 		"auth -c 40 -a 203.0.113.7 -u alma -e 2"
 		"spf -c 20 -a $spf_addr -e 2"
-		"untrusted -c 20 -a 203.0.113.7 -e 0"
+		"untrusted -c 20 -m 1 -a 203.0.113.7 -e 0"
 		"twofrom -c 10 -a 192.0.2.10 -f $T/twofrom.eml -e 0"
 	)
 	pids=()
@@ -212,8 +213,25 @@ if [ -n "$MF" ]; then
 		fi
 	done
 	sums=$(printf '%s; ' "${summary[@]}")
+	# A vendor-SPF client whose lookup failed under load is treated as
+	# untrusted and its mail goes out unsigned: the known, reported gap
+	# (SECURITY.md).  Only when every bad message is explained by it (the
+	# debug line relay=none for the SPF client) is that a TODO.
+	spf_none=$(grep -c "relay=none client=\[$spf_addr\]" "$LOG")
+	spf_bad=$(sed -n 's/.*spf ok=[0-9]* fail=0 sigs_bad=\([0-9]*\).*/\1/p' <<<"$sums")
+	others_ok=1
+	for i in "${!summary[@]}"; do
+		case ${summary[$i]} in
+		spf\ *) ;;
+		*fail=0\ sigs_bad=0) ;;
+		*) others_ok=0 ;;
+		esac
+	done
 	if [ "$allok" = 1 ]; then
 		tap_ok "200 connections for ${SECS}s: $total messages, each with the signatures expected (${sums%; })"
+	elif [ "$others_ok" = 1 ] && [ -n "$spf_bad" ] && [ "$spf_bad" -le "$spf_none" ]; then
+		rx_tap_todo "200 connections for ${SECS}s: $spf_bad vendor-SPF message(s) unsigned, their lookup having failed (${sums%; })" \
+			"a failed RelaySPFNames lookup makes the client untrusted (mail unsigned) instead of 451"
 	else
 		tap_not_ok "200 connections for ${SECS}s: failures or wrong signatures (${sums%; })"
 	fi
