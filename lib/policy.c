@@ -41,9 +41,20 @@ trusted(enum policy_trust trust)
 struct policy_decision
 policy_decide(const struct policy_facts *facts)
 {
-	/* Not our relay: accept untouched, never sign (no signing oracle). */
-	if (facts == NULL || !trusted(facts->trust))
+	if (facts == NULL)
 		return decision(POLICY_ACCEPT, POLICY_REASON_UNTRUSTED);
+	/* Not our relay: accept untouched, never sign (no signing oracle). */
+	if (!trusted(facts->trust)) {
+		/*
+		 * Unless we could not tell: the vendor's SPF record did not
+		 * answer, and the message is one we would sign if it came
+		 * from the vendor.  Unsigned, a patron notice bounces at a
+		 * DMARC p=reject receiver; tempfailed, the vendor retries.
+		 */
+		if (facts->trust_temperror && facts->from == FROM_OK && facts->key_found)
+			return decision(POLICY_TEMPFAIL, POLICY_REASON_RELAY_TEMPERROR);
+		return decision(POLICY_ACCEPT, POLICY_REASON_UNTRUSTED);
+	}
 
 	/*
 	 * RFC 7489 3.1.1 and 6.6.1: without exactly one From with one
@@ -61,6 +72,14 @@ policy_decide(const struct policy_facts *facts)
 	/* The vendor's own domain, or any we hold no key for: tag only. */
 	if (!facts->key_found)
 		return decision(POLICY_TAG, POLICY_REASON_NO_KEY);
+
+	/*
+	 * RFC 5322 2.1.1: lines are at most 998 octets.  A relay on the way
+	 * (Postfix's smtp_line_length_limit) folds a longer one, which breaks
+	 * the signature: better unsigned and said so than signed and broken.
+	 */
+	if (facts->long_line)
+		return decision(POLICY_TAG, POLICY_REASON_LONG_LINE);
 
 	/*
 	 * RequireSPF: the milter always checks SPF when it is set, so
@@ -116,6 +135,10 @@ policy_reason_name(enum policy_reason reason)
 		return "spf-fail";
 	case POLICY_REASON_SPF_TEMPERROR:
 		return "spf-temperror";
+	case POLICY_REASON_LONG_LINE:
+		return "long-line";
+	case POLICY_REASON_RELAY_TEMPERROR:
+		return "relay-temperror";
 	}
 	return "unknown";
 }

@@ -40,6 +40,8 @@ struct policy_facts {
 	enum policy_spf spf;
 	bool require_spf;		/* RequireSPF yes */
 	enum policy_on_bad_from on_bad_from;
+	bool long_line;			/* a header or body line over 998 octets */
+	bool trust_temperror;		/* untrusted only because RelaySPFNames had a temperror */
 };
 
 enum policy_action {
@@ -57,7 +59,9 @@ enum policy_reason {
 	POLICY_REASON_BAD_HEADERS,	/* header block too large to sign safely */
 	POLICY_REASON_NO_KEY,		/* From domain has no configured key */
 	POLICY_REASON_SPF_FAIL,		/* RequireSPF and SPF is not pass */
-	POLICY_REASON_SPF_TEMPERROR	/* RequireSPF and SPF could not be checked now */
+	POLICY_REASON_SPF_TEMPERROR,	/* RequireSPF and SPF could not be checked now */
+	POLICY_REASON_LONG_LINE,	/* a line over 998 octets: relays would break it */
+	POLICY_REASON_RELAY_TEMPERROR	/* the vendor's SPF record could not be read now */
 };
 
 struct policy_decision {
@@ -70,7 +74,10 @@ struct policy_decision policy_decide(const struct policy_facts *facts);
 
 /* policy_action_name: "accept", "signed", "tagged", "rejected", "tempfailed". */
 const char *policy_action_name(enum policy_action action);
-/* policy_reason_name: "untrusted", "bad-from", "no-key", "spf-fail", ... ("" for none). */
+/*
+ * policy_reason_name: "untrusted", "bad-from", "bad-headers", "no-key",
+ * "spf-fail", "spf-temperror", "long-line", "relay-temperror" ("" for none).
+ */
 const char *policy_reason_name(enum policy_reason reason);
 /* policy_trust_name: "network", "auth", "spf" ("none"). */
 const char *policy_trust_name(enum policy_trust trust);

@@ -15,7 +15,8 @@
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool log_stderr = true;
 static bool log_syslog;
-static int log_level = LOG_INFO;
+/* Read without the lock on every call, written on reload: atomic. */
+static _Atomic int log_level = LOG_INFO;
 static bool log_opened;
 
 /* log_setup: choose where lines go. */

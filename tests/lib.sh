@@ -386,15 +386,26 @@ start_sink() {
 # contains STRING (fixed string); fail after SECS (default 20).
 wait_delivered() {
 	local s=$1 secs=${2:-20} i f
+	local size last=-1
 	for ((i = 0; i < secs * 10; i++)); do
 		f=$(grep -rlF -- "$s" "$RS_SINK_DIR" 2>/dev/null | head -1)
-		if [ -n "$f" ]; then
+		[ -n "$f" ] && break
+		sleep 0.1
+	done
+	[ -n "$f" ] || return 1
+	# smtp-sink writes the file as the data arrives: a large message is
+	# found by its headers long before it is whole.  Wait until it stops
+	# growing: 0.2 s unchanged, 1 s for a file of a megabyte or more.
+	for (( ; i < secs * 10; i += 2)); do
+		size=$(stat -c %s "$f" 2>/dev/null) || return 1
+		if [ "$size" = "$last" ]; then
 			echo "$f"
 			return 0
 		fi
-		sleep 0.1
+		last=$size
+		if [ "$size" -ge 1048576 ]; then sleep 1; i=$((i + 8)); else sleep 0.2; fi
 	done
-	return 1
+	echo "$f"
 }
 
 # -------------------------------------------------------------- Postfix

@@ -97,9 +97,9 @@ CASES=(
 	"utf8-headers 192.0.2.10 signed smtputf8"
 	"utf8-local-part 192.0.2.10 signed smtputf8"
 	"idn-from 192.0.2.10 tagged:no-key"
-	"long-x-header 192.0.2.10 signed longline"
-	"long-subject 192.0.2.10 signed longline,todo-long-line"
-	"long-body-line 192.0.2.10 signed longline,todo-long-line"
+	"long-x-header 192.0.2.10 tagged:long-line longline"
+	"long-subject 192.0.2.10 tagged:long-line longline"
+	"long-body-line 192.0.2.10 tagged:long-line longline"
 	"10k-headers 192.0.2.10 signed"
 	"25k-headers 192.0.2.10 tagged:bad-headers"
 	"5mb-headers 192.0.2.10 tagged:bad-headers"
@@ -115,7 +115,7 @@ CASES=(
 	"two-from 203.0.113.7 untouched"
 	"forged-ar-interleaved 192.0.2.10 signed ar-interleaved"
 	"forged-ar-evil-from 192.0.2.10 tagged:no-key ar-forged-gone"
-	"forged-ar-evil-from 203.0.113.7 untouched todo-forged-ar"
+	"forged-ar-evil-from 203.0.113.7 untouched ar-forged-gone"
 )
 [ "$BIG" = 1 ] && CASES+=("50mb-body 192.0.2.10 signed big")
 

@@ -110,18 +110,33 @@ local function main()
 	tap(ok, "auth: Authentication-Results reports smtp.auth")
 	mt.disconnect(conn)
 
-	-- 3. Untrusted client, our From: accepted at MAIL FROM, nothing changed.
+	-- 3. Untrusted client, our From: accepted at the end of the headers
+	--    (which are looked at only for results forged in our name), unchanged.
 	conn, r = transaction({ ip = "203.0.113.7",
 	    headers = notice_headers("Library <library@library.example.edu>") })
-	tap(r.mail == SMFIR_ACCEPT, "untrusted: accepted at MAIL FROM, never looked at again")
-	tap(not mt.eom_check(conn, MT_HDRINSERT) and not mt.eom_check(conn, MT_HDRADD),
-	    "untrusted: no header added")
+	tap(r.mail == SMFIR_CONTINUE and r.eoh == SMFIR_ACCEPT,
+	    "untrusted: accepted at end of headers, body never read")
+	tap(not mt.eom_check(conn, MT_HDRINSERT) and not mt.eom_check(conn, MT_HDRADD) and
+	    not mt.eom_check(conn, MT_HDRCHANGE), "untrusted: nothing added or changed")
 	mt.disconnect(conn)
 
 	-- 4. Untrusted with a login that is not in RelayAuthUsers.
 	conn, r = transaction({ ip = "203.0.113.7", auth = "mallory",
 	    headers = notice_headers("library@library.example.edu") })
-	tap(r.mail == SMFIR_ACCEPT, "unknown login: accepted untouched")
+	tap(r.eoh == SMFIR_ACCEPT, "unknown login: accepted untouched")
+	mt.disconnect(conn)
+
+	-- 4b. Untrusted with an Authentication-Results forged in our name: that
+	--     field is removed (RFC 8601 5); nothing is added, nothing signed.
+	local hf = notice_headers("library@library.example.edu")
+	table.insert(hf, 1, { "Authentication-Results", "relay.test; x-relaysign=signed" })
+	conn, r = transaction({ ip = "203.0.113.7", headers = hf })
+	tap(r.eom == SMFIR_CONTINUE or r.eom == SMFIR_ACCEPT, "untrusted, forged result: accepted")
+	tap(mt.eom_check(conn, MT_HDRCHANGE, "Authentication-Results") or
+	    mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results"),
+	    "untrusted, forged result: removed")
+	tap(not mt.eom_check(conn, MT_HDRINSERT) and not mt.eom_check(conn, MT_HDRADD),
+	    "untrusted, forged result: nothing added, not signed")
 	mt.disconnect(conn)
 
 	-- 5. Trusted relay, From in a domain with no key: tagged, not signed.
