@@ -523,8 +523,19 @@ ctx_new(struct spf *spf, char *err, size_t errlen)
 	ctx->layer.name = "relaysign";
 	ctx->layer.hook = ctx;
 	if (spf->zone == NULL) {
-		/* res_ninit reads resolv.conf; retrans and retry are set per query. */
-		if (res_ninit(&ctx->res) != 0) {
+		int rc;
+
+		/*
+		 * res_ninit reads resolv.conf; retrans and retry are set per
+		 * query.  Serialised: glibc's resolv.conf cache, filled by the
+		 * first callers, showed up under ThreadSanitizer when two
+		 * sessions made their first context at once.  It runs once per
+		 * pooled context, so the lock costs nothing in steady state.
+		 */
+		pthread_mutex_lock(&spf->lock);
+		rc = res_ninit(&ctx->res);
+		pthread_mutex_unlock(&spf->lock);
+		if (rc != 0) {
 			util_seterr(err, errlen, "res_ninit failed");
 			free(ctx);
 			return NULL;

@@ -355,9 +355,10 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (m->trust == POLICY_TRUST_NONE) {
 		char a[CB_TEXT_MAX];
 
-		log_debug("%s: relay=none client=[%s] auth=%s%s", qid(ctx), c->addrtext,
+		/* With a temperror the verdict waits for From (cb_eoh logs it). */
+		log_debug("%s: relay=none client=[%s] auth=%s %s", qid(ctx), c->addrtext,
 		    log_clean(a, sizeof(a), auth != NULL ? auth : "-"),
-		    m->trust_temperror ? " (RelaySPFNames: temperror)" : "");
+		    m->trust_temperror ? "relay-spf=temperror" : "action=accept");
 		c->msg = m;
 		return SMFIS_CONTINUE;
 	}

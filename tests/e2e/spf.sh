@@ -73,7 +73,7 @@ T=$RS_TMP
 LOG=$T/relaysign.log
 SINK=$T/sink
 
-tap_plan 68
+tap_plan 72
 
 # Stop the upstream Postfix of case (6) too; the namespace is the safety net.
 UP_DIR=""
@@ -144,7 +144,7 @@ write_conf() {
 		Socket              inet:8891@127.0.0.1
 		AuthservID          $AUTHSERV
 		RelayNetworks       192.0.2.0/24
-		RelaySPFNames       spf-eu.vendor.test
+		RelaySPFNames       ${RELAY_SPF_NAMES:-spf-eu.vendor.test}
 		Domain              $DOMAIN
 		Selector            rsa2026
 		KeyFile             $T/keys/rsa2026.key
@@ -650,6 +650,33 @@ fi
 stop_upstream
 
 # --- the end: queue empty, relaysign exits cleanly ---------------------------------
+# --- configuration D: a vendor SPF name that cannot be read now ---------------------
+# The stranger is authorised by neither name; one of them SERVFAILs.  A
+# message relaysign would sign if the client were the vendor's relay is
+# tempfailed (the vendor retries) instead of leaving unsigned; any other
+# message from that client is accepted untouched.
+said451() {
+	grep -E '^ *<\*\* +451 4\.7\.1 ' "$RS_LAST_SWAKS" ||
+		grep -E '^ *<.* 451 4\.7\.1 ' "$RS_LAST_SWAKS" ||
+		{ echo "swaks did not see 451 4.7.1:"; tail -6 "$RS_LAST_SWAKS"; return 1; }
+}
+RELAY_SPF_NAMES="spf-eu.vendor.test temperror.spf.test"
+use_conf D "Alignment relaxed" "RequireSPF no"
+CASE="8 relay temperror"
+MARK=$(wc -l <"$LOG")
+MSG="" QID=""
+if send_via_xclient "$STRANGER" alma@exlibrisgroup.com patron@example.net "Library <library@$DOMAIN>" \
+	--header "X-E2E-Case: $CASE.$RUN" >/dev/null 2>&1; then
+	tap_not_ok "($CASE) RelaySPFNames temperror, From $DOMAIN: the client gets 451 4.7.1"
+	why "the message was accepted (queue id $RS_LAST_QID)"
+else
+	check "RelaySPFNames temperror, From $DOMAIN: the client gets 451 4.7.1" said451
+fi
+check "log: action=tempfailed reason=relay-temperror" \
+	newlog_has "relay=none client=[$STRANGER]" "action=tempfailed reason=relay-temperror"
+send "8 relay temperror, foreign From" "$STRANGER" alma@exlibrisgroup.com "Alma <notices@exlibrisgroup.com>"
+check "RelaySPFNames temperror, From without a key: delivered untouched" untouched
+
 CASE=end
 if wait_queue_empty 20 2>/dev/null; then
 	tap_ok "($CASE) Postfix queue empty: nothing deferred or stuck"
