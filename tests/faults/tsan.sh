@@ -213,12 +213,14 @@ if [ -n "$MF" ]; then
 		fi
 	done
 	sums=$(printf '%s; ' "${summary[@]}")
-	# A vendor-SPF client whose lookup failed under load is treated as
-	# untrusted and its mail goes out unsigned: the known, reported gap
-	# (SECURITY.md).  Only when every bad message is explained by it (the
-	# debug line relay=none for the SPF client) is that a TODO.
-	spf_none=$(grep -c "relay=none client=\[$spf_addr\]" "$LOG")
-	spf_bad=$(sed -n 's/.*spf ok=[0-9]* fail=0 sigs_bad=\([0-9]*\).*/\1/p' <<<"$sums")
+	# A vendor-SPF client whose RelaySPFNames lookup fails under load (the
+	# test DNS server is slow with 200 connections under ThreadSanitizer)
+	# is told 451 for mail relaysign would sign (reason=relay-temperror),
+	# so the vendor retries: a tempfail, never an unsigned or lost notice.
+	# Acceptable only when every failure of the SPF client is such a
+	# logged tempfail and nothing was signed wrongly.
+	spf_temp=$(grep -c "reason=relay-temperror" "$LOG")
+	spf_fail=$(sed -n 's/.*spf ok=[0-9]* fail=\([0-9]*\) sigs_bad=0;.*/\1/p' <<<"$sums;")
 	others_ok=1
 	for i in "${!summary[@]}"; do
 		case ${summary[$i]} in
@@ -229,9 +231,8 @@ if [ -n "$MF" ]; then
 	done
 	if [ "$allok" = 1 ]; then
 		tap_ok "200 connections for ${SECS}s: $total messages, each with the signatures expected (${sums%; })"
-	elif [ "$others_ok" = 1 ] && [ -n "$spf_bad" ] && [ "$spf_bad" -le "$spf_none" ]; then
-		rx_tap_todo "200 connections for ${SECS}s: $spf_bad vendor-SPF message(s) unsigned, their lookup having failed (${sums%; })" \
-			"a failed RelaySPFNames lookup makes the client untrusted (mail unsigned) instead of 451"
+	elif [ "$others_ok" = 1 ] && [ -n "$spf_fail" ] && [ "$spf_fail" -le "$spf_temp" ]; then
+		tap_ok "200 connections for ${SECS}s: every message signed as expected, but $spf_fail vendor-SPF message(s) tempfailed with reason=relay-temperror (DNS under load), to be retried (${sums%; })"
 	else
 		tap_not_ok "200 connections for ${SECS}s: failures or wrong signatures (${sums%; })"
 	fi
