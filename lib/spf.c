@@ -78,6 +78,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "align.h"
 #include "spf.h"
 #include "util.h"
 
@@ -776,45 +777,19 @@ out:
 static bool
 norm_domain(const char *d, char *buf, size_t len)
 {
-	size_t i, n;
-	char *ace = NULL;
 	const char *top;
-	bool ascii = true, digits = true;
+	size_t i;
 
-	for (i = 0; d[i] != '\0'; i++)
-		if ((unsigned char)d[i] >= 0x80)
-			ascii = false;
-	if (!ascii) {
-		if (idn2_lookup_u8((const uint8_t *)d, (uint8_t **)&ace,
-		                   IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
-			return false;
-		d = ace;
-	}
-	n = strlen(d);
-	if (n > 0 && d[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= len || n > SPF_NAME_MAX) {
-		idn2_free(ace);
+	/* Lowercase A-labels of 1 to 63 letters, digits, '-' or '_', no final dot. */
+	if (align_normalize(d, buf, len) == NULL || strlen(buf) > SPF_NAME_MAX ||
+	    strchr(buf, '.') == NULL)
 		return false;
-	}
-	for (i = 0; i < n; i++)
-		buf[i] = (char)tolower((unsigned char)d[i]);
-	buf[n] = '\0';
-	idn2_free(ace);
-	if (!name_ok(buf) || strchr(buf, '.') == NULL)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)buf[i];
-
-		if (!isalnum(c) && c != '-' && c != '_' && c != '.')
-			return false;
-	}
 	/* A top label of digits only is an address, not a domain (RFC 3696 2). */
 	top = strrchr(buf, '.') + 1;
 	for (i = 0; top[i] != '\0'; i++)
 		if (!isdigit((unsigned char)top[i]))
-			digits = false;
-	return !digits;
+			return true;
+	return false;
 }
 
 /* spf_check_host: RFC 7208 check_host() for MAIL FROM, or HELO for <>. */
