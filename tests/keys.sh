@@ -38,10 +38,7 @@ export RELAYSIGN RELAYSIGN_KEYGEN=$KEYGEN
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (a private DNS server in a network namespace)"
 [ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
 [ -x "$KEYGEN" ] || tap_skip_all "relaysign-keygen not built ($KEYGEN)"
-for tool in openssl unshare ip ss base64 cmp; do
-	command -v "$tool" >/dev/null ||
-		{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
-done
+rs_require_tools openssl unshare ip ss base64 cmp
 "$RS_PY" -c 'import dnslib' 2>/dev/null ||
 	{ echo "Bail out! $RS_PY lacks dnslib (apt-get install python3-dnslib)"; exit 1; }
 

@@ -682,6 +682,15 @@ tap_check() {
 	[ -n "$out" ] && tap_diag "$out"
 	return 1
 }
+# rs_require_tools TOOL...: TAP "Bail out!" (exit 1) naming the first tool
+# that is not installed: a missing tool is a broken machine, not a skip.
+rs_require_tools() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null ||
+			{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
+	done
+}
 # tap_skip_all REASON: the whole script is skipped (TAP plan 1..0).  Under
 # RELAYSIGN_REQUIRE_ALL=1 (tools/test.sh, so CI) a skip is a failure.
 tap_skip_all() {

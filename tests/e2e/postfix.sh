@@ -34,10 +34,7 @@ STANDIN=${RS_E2E_STANDIN:-}
 if [ -z "$STANDIN" ] && [ ! -x "$RELAYSIGN" ]; then
 	tap_skip_all "relaysign not built ($RELAYSIGN)"
 fi
-for tool in postfix postconf postqueue smtp-sink swaks openssl unshare ip ss perl; do
-	command -v "$tool" >/dev/null ||
-		{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
-done
+rs_require_tools postfix postconf postqueue smtp-sink swaks openssl unshare ip ss perl
 /usr/bin/python3 -c 'import dkim, dnslib' 2>/dev/null ||
 	{ echo "Bail out! /usr/bin/python3 lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
 perl -MMail::DKIM::Verifier -MNet::DNS -e 1 2>/dev/null ||

@@ -36,10 +36,7 @@ export top_srcdir top_builddir
 . "$top_srcdir/tests/lib.sh"
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces)"
-for tool in openssl unshare ip ss pkg-config; do
-	command -v "$tool" >/dev/null ||
-		{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
-done
+rs_require_tools openssl unshare ip ss pkg-config
 CC=${CC:-gcc}
 probe=$(mktemp /tmp/tsan-probe.XXXXXX)
 printf 'int main(void){return 0;}\n' >"$probe.c"

@@ -40,10 +40,7 @@ RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix)"
 [ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
-for tool in postfix postconf postqueue sendmail smtp-sink openssl unshare ip ss; do
-	command -v "$tool" >/dev/null ||
-		{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
-done
+rs_require_tools postfix postconf postqueue sendmail smtp-sink openssl unshare ip ss
 /usr/bin/python3 -c 'import dkim, dnslib' 2>/dev/null ||
 	{ echo "Bail out! /usr/bin/python3 lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
 

@@ -48,10 +48,7 @@ export RELAYSIGN
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix, a user to switch to)"
 [ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
-for tool in postfix postconf postqueue smtp-sink swaks openssl unshare ip ss pkg-config ldd; do
-	command -v "$tool" >/dev/null ||
-		{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
-done
+rs_require_tools postfix postconf postqueue smtp-sink swaks openssl unshare ip ss pkg-config ldd
 "$RS_PY" -c 'import dkim, dnslib' 2>/dev/null ||
 	{ echo "Bail out! $RS_PY lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
 
