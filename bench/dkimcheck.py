@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """dkimcheck.py -- verify the DKIM signatures of benchmark messages with dkimpy.
 
 usage: dkimcheck.py --key SELECTOR=KEYFILE [--key ...] [--expect N] [--max K] FILE|DIR...

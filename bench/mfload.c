@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mfload.c -- a milter-protocol (version 6) load driver that behaves like
  * Postfix's MTA side.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/run.sh -- relaysign beside OpenDKIM, in one run, on this machine.
 #
 #   bash bench/run.sh [--quick] [--keep]        (make bench runs it)

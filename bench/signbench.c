@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * signbench.c -- CPU per signed message of lib/sign.c, the key decoded per
  * message by libopendkim (what OpenDKIM does) beside the key decoded once.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * align.c -- RFC 7489 3.1 identifier alignment and 3.2 organizational
  * domains, with libpsl's Public Suffix List and libidn2.

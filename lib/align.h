@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * align.h -- RFC 7489 3.1 identifier alignment of the RFC5322.From domain
  * with the envelope domain (the MAIL FROM domain, or the HELO name for

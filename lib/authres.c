@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * authres.c -- the Authentication-Results field (RFC 8601) relaysign adds,
  * and the test for fields that claim to be ours.

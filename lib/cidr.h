@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cidr.h -- sets of IPv4 and IPv6 networks, for RelayNetworks.
  *

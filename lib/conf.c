@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conf.c -- relaysign.conf(5): the option table and the parser it drives.
  *

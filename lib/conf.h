@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conf.h -- relaysign.conf(5): "Name value" lines, "#" comments.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dmarc.c -- RFC 7489 6.6.3 DMARC policy discovery, and just enough of the
  * 6.3/6.4 record syntax to know the policy and the alignment modes.

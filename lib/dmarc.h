@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dmarc.h -- RFC 7489 6.6.3 DMARC policy discovery for the From domain,
  * so the log and Authentication-Results can say what a receiver would do

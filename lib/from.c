@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * from.c -- the RFC 5322 From: field, reduced to the one domain DMARC uses.
  *

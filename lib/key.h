@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * key.h -- one DKIM private key, read from disk once.
  *

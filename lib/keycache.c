@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * keycache.c -- lets libopendkim sign with a key decoded once (see
  * keycache.h for how, lib/sign.c for why this way).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * keycache.h -- lets libopendkim sign with a key decoded once.
  *

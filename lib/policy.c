@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy.c -- the decision table of DESIGN.md 2 as a pure function.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy.h -- the decision table of DESIGN.md 2, as a pure function of the
  * facts gathered about one message.  The milter gathers facts and applies

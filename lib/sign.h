@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sign.h -- DKIM signing of one message with libopendkim, shaped like the
  * milter phases: headers, end of headers, body chunks, end of message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * spf.c -- RFC 7208 SPF checks through libspf2, with a DNS layer of our own.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * spf.h -- RFC 7208 SPF checks through libspf2, for the envelope and for
  * the RelaySPFNames relay trust, with a bounded DNS time per check.

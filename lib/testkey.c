@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * testkey.c -- compare the DKIM key records in DNS with the private keys.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * testkey.h -- does DNS publish the public half of each private key?
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * callbacks.c -- per-connection and per-message contexts and the milter
  * callbacks.

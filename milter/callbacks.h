@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * callbacks.h -- the xxfi_* callbacks: gather facts, call lib/, apply the
  * decision.  Nothing here decides policy (lib/policy.c does).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * log.c -- syslog or stderr, one line per call, printf-checked.
  */

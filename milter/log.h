@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * log.h -- the daemon's only way to speak: syslog, or stderr in the
  * foreground.  lib/ never logs; it hands reasons back to us.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * relaysign.c -- the daemon: options, configuration, socket, privileges,
  * signals, and libmilter's main loop.

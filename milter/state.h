@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * state.h -- the configuration in force, swapped whole on SIGHUP.
  *

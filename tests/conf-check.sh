@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # conf-check.sh -- every file in tests/data/conf through `relaysign -n -c`.
 #
 # bad-*.conf starts with two comment lines:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/keys.sh -- relaysign-keygen, and relaysign -t against a local DNS (TAP).
 #
 #   relaysign-keygen: writes PKCS#8 PEM with mode 0600 whatever the umask;

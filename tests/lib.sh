@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # tests/lib.sh -- shared helpers for relaysign's end-to-end tests, benchmarks
 # and the demo.  Source it from a bash script (it uses bash features: arrays,

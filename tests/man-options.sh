@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # man-options.sh -- relaysign(8) documents every command-line flag the code
 # accepts and no other, and every man page is mandoc -Tlint clean.
 # (relaysign.conf(5) against the option table: tests/unit/t_conf.c.)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tap.h -- the smallest TAP producer that serves: plan, ok, diagnostics.
  * Table-driven tests pass the row index in the description so a failure

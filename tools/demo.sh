@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tools/demo.sh -- see relaysign sign an Alma-style notice, on a fresh Debian 12.
 #
 #   sudo tools/demo.sh [--no-setup] [--no-build] [--builddir DIR] [--out DIR]

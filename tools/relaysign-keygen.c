@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * relaysign-keygen.c -- make a DKIM signing key and say how to publish it.
  *

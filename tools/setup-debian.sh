@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # setup-debian.sh -- install what relaysign needs to build, test and demo
 # on Debian 12 (run as root).  Safe to run again: apt-get skips what is there.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # test.sh -- the README's second command: install what is needed, build
 # relaysign with AddressSanitizer and UndefinedBehaviorSanitizer, and run
 # the whole test suite (unit, config, man pages, miltertest, real Postfix).

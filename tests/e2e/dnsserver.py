@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """dnsserver.py -- a small authoritative DNS server for relaysign's tests.
 
 Serves records from zone files (--zone), JSON files (--json) and/or records

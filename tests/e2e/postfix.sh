@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/e2e/postfix.sh -- end to end through a real Postfix (TAP).
 #
 # A private Postfix on 127.0.0.1:25 with smtpd_milters = relaysign, an

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/e2e/spf.sh -- SPF, vendor-SPF trust, alignment, DMARC policy and the
 # DNS time bound, end to end through a real Postfix (TAP).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: BSD-2-Clause
 # verify.pl -- verify every DKIM-Signature of a message with Perl Mail::DKIM.
 #
 # usage: verify.pl [--dns ADDR[:PORT]] [--expect-none] [--quiet] FILE|-

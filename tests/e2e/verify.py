@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """verify.py -- verify every DKIM-Signature of a message with dkimpy.
 
 usage: verify.py [--dns ADDR[:PORT]] [--expect-none] [--quiet] FILE|-

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """check_sink.py -- count and verify every message smtp-sink stored.
 
 Usage: check_sink.py --dir SINKDIR --dns 127.0.0.1:53 --selectors rsa2026,ed2026

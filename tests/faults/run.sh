@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/faults/run.sh -- faults with nothing lost (TAP).
 #
 # smtp-source sends N messages with 20 sessions into a private Postfix.  The

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/faults/tsan.sh -- 200 parallel milter connections under ThreadSanitizer (TAP).
 #
 # relaysign is built a second time with -fsanitize=thread (a separate build in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_conf.c -- libFuzzer target for the relaysign.conf parser (conf_parse).
  *

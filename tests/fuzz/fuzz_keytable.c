@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_keytable.c -- libFuzzer target for the KeyTable/SigningTable parser
  * (keytable_load_text) and keytable_lookup.

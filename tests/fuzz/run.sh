@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/fuzz/run.sh -- build every libFuzzer target and run each for a while (TAP).
 #
 #   tests/fuzz/run.sh [SECONDS]        (or SECONDS=N in the environment)

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """gen.py -- the hostile messages of tests/hostile/postfix.sh, as raw bytes.
 
 Usage: gen.py CASE TAG > message.eml      (gen.py --list: the case names)

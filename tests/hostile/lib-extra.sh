@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # tests/hostile/lib-extra.sh -- helpers shared by tests/hostile, tests/oracle
 # and tests/faults, on top of tests/lib.sh (source that first).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/hostile/postfix.sh -- hostile messages through a real Postfix and
 # relaysign (TAP).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """sink8.py -- a minimal SMTP sink that offers SMTPUTF8 and 8BITMIME.
 
 Postfix 3.7's smtp-sink does not announce SMTPUTF8, so Postfix bounces a

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """smtpraw.py -- send one message's bytes over SMTP exactly as given.
 
 swaks cannot carry every hostile input (NUL bytes, bare 8-bit, no final line

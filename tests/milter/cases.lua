@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- cases.lua -- whole milter transactions against a running relaysign,
 -- printed as TAP.  Run by tests/milter/run.sh, which starts the filter
 -- with a test configuration and passes -D sock=... -D bin=... -D conf=...

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # run.sh -- start relaysign with a test configuration and play whole
 # milter transactions at it with miltertest (tests/milter/cases.lua).
 # Speaks TAP (the Lua script prints the lines).  Exit 77: skipped.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/ops/install.sh -- what "make install" puts where (TAP).
 #
 # Runs "make install DESTDIR=<temporary directory>" in the build tree and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/ops/privdrop.sh -- UserID, PidFile, Background, SIGTERM, -V (TAP).
 #
 # All inside one private mount+net+pid namespace (tests/lib.sh), with a

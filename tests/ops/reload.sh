@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/ops/reload.sh -- SIGHUP under load, through a real Postfix (TAP).
 #
 # smtp-source sends $RS_RELOAD_MESSAGES (600) messages over $RS_RELOAD_SESSIONS

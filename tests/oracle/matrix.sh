@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/oracle/matrix.sh -- the signing-oracle matrix through a real Postfix (TAP).
 #
 # relaysign must never sign for anyone it does not trust, nor for any domain

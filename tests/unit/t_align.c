@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_align.c -- align_check, align_org_domain, align_new, table-driven,
  * against Debian's Public Suffix List (psl_latest).

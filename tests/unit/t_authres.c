@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_authres.c -- authres_is_ours and authres_format, table-driven.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_cidr.c -- cidr_set_add and cidr_set_match, table-driven.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_conf.c -- lib/conf: the parser (a table of texts, every error path),
  * the values it stores, conf_finish with generated keys, and the cross-

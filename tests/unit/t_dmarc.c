@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_dmarc.c -- dmarc_parse and dmarc_lookup, table-driven, against
  * libspf2's in-memory zone through spf_txt_lookup (a name the zone lacks

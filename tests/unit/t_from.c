@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_from.c -- from_parse(): one From field body, one author domain or a status.
  *

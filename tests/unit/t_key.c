@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_key.c -- lib/key.c and lib/keytable.c: loading keys, the KeyTable and
  * SigningTable parser, and lookups.  Keys are generated at test time with

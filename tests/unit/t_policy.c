@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_policy.c -- policy_decide, table-driven, plus an exhaustive check that
  * nothing outside the one signing rule ever signs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_sign.c -- lib/sign.c: sign with RSA, Ed25519 and both, and verify every
  * signature with libopendkim in verify mode, its keys read from a query

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_spf.c -- spf_check_host, spf_vendor_check and spf_txt_lookup.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_testkey.c -- lib/testkey.c: DKIM key records compared with private
  * keys, with no DNS: records are given as text (testkey_record), as TXT
