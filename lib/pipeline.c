@@ -1,0 +1,823 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pipeline.c -- one connection and its message, event by event: the
+ * facts, gathered once; the decision, made once; the edits.
+ *
+ * Headers are held only for trusted mail, because the keys (and so the
+ * signer) depend on the From field, which may come anywhere.  The first
+ * From value is kept apart from the held block, so it is there to parse
+ * whatever became of the block; Authentication-Results fields are counted
+ * and tested for our AuthservID on every field, before any limit.
+ *
+ * The decision: untrusted mail is decided at the end of headers (nothing
+ * in the body can change it); trusted mail at the end of the message,
+ * when the body's line lengths are known.  The signer is started at the
+ * end of headers only when signing is possible at all (a single From in a
+ * keyed domain, the whole block held, no long line yet); the decision at
+ * the end says whether its signatures are used.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authres.h"
+#include "cidr.h"
+#include "keytable.h"
+#include "pipeline.h"
+#include "spf.h"
+#include "util.h"
+
+#define AR_NAME "Authentication-Results"
+#define SIG_NAME "DKIM-Signature"
+/* RFC 5322 2.1.1: a line is at most 998 octets without its CRLF. */
+#define LINE_MAX_OCTETS 998
+/* Longest From value kept for parsing: from_parse calls more FROM_TOO_LONG. */
+#define FROM_VALUE_MAX (64 * 1024 + 1)
+
+struct hdr {
+	char *name;
+	char *value;
+};
+
+/* The message: every field is reset at MAIL, ABORT and the end. */
+struct msg {
+	bool open;			/* between MAIL and the end */
+	const struct conf *conf;
+	bool client_mismatch;
+	char client_macro[INET6_ADDRSTRLEN + 8];
+	enum policy_trust trust;
+	bool trust_temperror;		/* RelaySPFNames could not be read now */
+	const char *relay_spf_name;	/* the RelaySPFNames entry that trusted the client */
+	char auth_user[PIPELINE_TEXT_MAX];
+
+	enum pipeline_env env;
+	char env_addr[FROM_ADDR_MAX];	/* ENV_OK: local@domain */
+	char env_domain[FROM_DOMAIN_MAX]; /* ENV_OK: lowercase, no trailing dot */
+	enum policy_spf spf;
+	char spf_why[256];
+
+	struct hdr *hdrs;		/* held for the signer (trusted mail only) */
+	size_t nhdrs, hdrcap, hdrbytes;
+	bool headers_ok;		/* the block is held whole */
+	size_t nfrom;
+	char *from_value;		/* the first From's value, or NULL */
+	bool from_too_long;
+	size_t nar;			/* Authentication-Results fields seen */
+	int *forged;			/* 1-based indexes of those claiming our id */
+	size_t nforged;
+	bool forged_overflow;
+	bool long_line;
+	size_t body_col;		/* octets since the body's last LF */
+	bool eoh_done;
+	bool out_of_order;		/* an event the milter protocol never sends here */
+
+	enum from_status from_status;
+	struct from_addr from;
+	const struct key *keys[KEYTABLE_MAX_PER_DOMAIN];
+	size_t nkeys;
+	bool align_checked;
+	enum align_result aligned;
+	bool dmarc_checked;
+	enum dmarc_policy dmarc;
+	bool decided;
+	struct policy_decision decision;
+	struct signer *signer;
+	const char *error;
+	const char *reply;		/* SMTP text of our own tempfail */
+
+	struct pipeline_edit *edits;
+	size_t nedits;
+	char authres[AUTHRES_MAX];
+};
+
+struct pipeline {
+	bool have_addr;
+	struct sockaddr_storage addr;
+	char client[INET6_ADDRSTRLEN];
+	char helo[PIPELINE_TEXT_MAX];
+	struct msg m;
+	bool have_report;
+	struct pipeline_report report;
+};
+
+/* msg_clear: frees what the message holds and forgets every fact of it. */
+static void
+msg_clear(struct msg *m)
+{
+	size_t i;
+
+	signer_free(m->signer);
+	for (i = 0; i < m->nhdrs; i++) {
+		free(m->hdrs[i].name);
+		free(m->hdrs[i].value);
+	}
+	free(m->hdrs);
+	free(m->from_value);
+	free(m->forged);
+	free(m->edits);
+	memset(m, 0, sizeof(*m));
+}
+
+/* drop_headers: the held block is no longer needed, or no longer whole. */
+static void
+drop_headers(struct msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nhdrs; i++) {
+		free(m->hdrs[i].name);
+		free(m->hdrs[i].value);
+	}
+	free(m->hdrs);
+	m->hdrs = NULL;
+	m->nhdrs = m->hdrcap = 0;
+}
+
+/* pipeline_new: a pipeline for one connection. */
+struct pipeline *
+pipeline_new(void)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+
+	if (p != NULL)
+		util_strlcpy(p->client, "unknown", sizeof(p->client));
+	return p;
+}
+
+/* pipeline_free: ends the connection. */
+void
+pipeline_free(struct pipeline *p)
+{
+	if (p == NULL)
+		return;
+	msg_clear(&p->m);
+	free(p);
+}
+
+/* pipeline_connect: a new client; nothing of the previous one is kept. */
+void
+pipeline_connect(struct pipeline *p, const struct sockaddr *sa)
+{
+	msg_clear(&p->m);
+	p->have_report = false;
+	p->helo[0] = '\0';
+	p->have_addr = false;
+	memset(&p->addr, 0, sizeof(p->addr));
+	util_strlcpy(p->client, "unknown", sizeof(p->client));
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+		memcpy(&p->addr, in, sizeof(*in));
+		inet_ntop(AF_INET, &in->sin_addr, p->client, sizeof(p->client));
+		p->have_addr = true;
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		memcpy(&p->addr, in6, sizeof(*in6));
+		inet_ntop(AF_INET6, &in6->sin6_addr, p->client, sizeof(p->client));
+		p->have_addr = true;
+	}
+}
+
+/* pipeline_helo: the last HELO wins, as in SMTP. */
+void
+pipeline_helo(struct pipeline *p, const char *helo)
+{
+	util_strlcpy(p->helo, helo != NULL ? helo : "", sizeof(p->helo));
+}
+
+/*
+ * same_client: false when text (a {client_addr} macro, Sendmail's
+ * "IPv6:" prefix allowed) is an address other than the connect address.
+ * Text that is no address says nothing either way.
+ */
+static bool
+same_client(const struct pipeline *p, const char *text)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	const unsigned char *mine;
+
+	if (strncasecmp(text, "IPv6:", 5) == 0)
+		text += 5;
+	if (inet_pton(AF_INET, text, a) == 1) {
+		if (p->addr.ss_family == AF_INET) {
+			mine = (const unsigned char *)&((const struct sockaddr_in *)(const void *)&p->addr)
+			           ->sin_addr;
+			return memcmp(a, mine, 4) == 0;
+		}
+		mine = (const unsigned char *)&((const struct sockaddr_in6 *)(const void *)&p->addr)
+		           ->sin6_addr;
+		/* An IPv4-mapped connect address is the same client (RFC 4291 2.5.5.2). */
+		return memcmp(mine, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
+		       memcmp(a, mine + 12, 4) == 0;
+	}
+	if (inet_pton(AF_INET6, text, a) == 1) {
+		if (p->addr.ss_family != AF_INET6)
+			return false;
+		mine = (const unsigned char *)&((const struct sockaddr_in6 *)(const void *)&p->addr)
+		           ->sin6_addr;
+		return memcmp(a, mine, 16) == 0;
+	}
+	return true;
+}
+
+/*
+ * parse_env: the one parser of the MAIL FROM argument.  RFC 5321 4.1.2:
+ * "<>" is the null sender; an optional source route ("@a,@b:") is
+ * dropped (4.1.1.2 says to ignore it); the address must be local@domain
+ * within 320 octets (4.5.3.1).  The domain is the text after the last
+ * '@' (a quoted local part may hold '@'), lowercased without a trailing
+ * dot.  Anything else is ENV_BAD: SPF permerror, never another identity.
+ */
+static enum pipeline_env
+parse_env(const char *arg, char *addr_r, size_t addrlen, char *domain_r, size_t domainlen)
+{
+	const char *p, *end, *at;
+	size_t n, i;
+
+	addr_r[0] = domain_r[0] = '\0';
+	if (arg == NULL)
+		return PIPELINE_ENV_BAD;
+	p = arg;
+	end = arg + strlen(arg);
+	if (*p == '<') {
+		if (end == p + 1 || end[-1] != '>')
+			return PIPELINE_ENV_BAD;
+		p++;
+		end--;
+	}
+	if (p == end)
+		return PIPELINE_ENV_NULL;
+	if (*p == '@') {
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+
+		if (colon == NULL)
+			return PIPELINE_ENV_BAD;
+		p = colon + 1;
+	}
+	n = (size_t)(end - p);
+	if (n == 0 || n >= addrlen || memchr(p, '<', n) != NULL || memchr(p, '>', n) != NULL)
+		return PIPELINE_ENV_BAD;
+	for (at = NULL, i = 0; i < n; i++)
+		if (p[i] == '@')
+			at = p + i;
+	if (at == NULL || at == p || at + 1 == end)
+		return PIPELINE_ENV_BAD;
+	memcpy(addr_r, p, n);
+	addr_r[n] = '\0';
+	n = (size_t)(end - (at + 1));
+	if (n > 0 && at[n] == '.')
+		n--;
+	if (n == 0 || n >= domainlen)
+		return PIPELINE_ENV_BAD;
+	for (i = 0; i < n; i++) {
+		char c = at[1 + i];
+
+		domain_r[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	domain_r[n] = '\0';
+	return PIPELINE_ENV_OK;
+}
+
+/*
+ * relay_trust: is this client the vendor's relay, and by which rule?  The
+ * cheap rules first; the vendor's SPF record (cached) only when they fail.
+ */
+static enum policy_trust
+relay_trust(struct pipeline *p, bool have_addr, const char *auth)
+{
+	const struct conf *conf = p->m.conf;
+	const struct sockaddr *sa = (const struct sockaddr *)&p->addr;
+	enum policy_spf r;
+
+	if (have_addr && cidr_set_match(conf->relay_networks, sa))
+		return POLICY_TRUST_NETWORK;
+	/* A login longer than we keep could only match after being cut: never. */
+	if (auth != NULL && auth[0] != '\0' && strlen(auth) < sizeof(p->m.auth_user) &&
+	    strv_contains(conf->relay_auth_users, auth)) {
+		util_strlcpy(p->m.auth_user, auth, sizeof(p->m.auth_user));
+		return POLICY_TRUST_AUTH;
+	}
+	if (have_addr && conf->relay_spf_names != NULL) {
+		r = spf_vendor_check(conf->spf, sa, conf->relay_spf_names, &p->m.relay_spf_name);
+		if (r == POLICY_SPF_PASS)
+			return POLICY_TRUST_SPF;
+		p->m.relay_spf_name = NULL;
+		p->m.trust_temperror = r == POLICY_SPF_TEMPERROR;
+	}
+	return POLICY_TRUST_NONE;
+}
+
+/* pipeline_mail: a new message: trust, envelope, SPF. */
+enum pipeline_status
+pipeline_mail(struct pipeline *p, const struct conf *conf, const char *arg, const char *auth,
+              const char *client_addr)
+{
+	struct msg *m = &p->m;
+	bool have_addr = p->have_addr;
+
+	msg_clear(m);
+	p->have_report = false;
+	m->open = true;
+	m->conf = conf;
+	m->headers_ok = true;
+	if (have_addr && client_addr != NULL && !same_client(p, client_addr)) {
+		/* The MTA's own word says this is another client than we were told. */
+		m->client_mismatch = true;
+		util_strlcpy(m->client_macro, client_addr, sizeof(m->client_macro));
+		have_addr = false;
+	}
+	m->trust = relay_trust(p, have_addr, auth);
+	m->env = parse_env(arg, m->env_addr, sizeof(m->env_addr), m->env_domain,
+	                   sizeof(m->env_domain));
+	if (m->trust == POLICY_TRUST_NONE)
+		return PIPELINE_CONTINUE;
+
+	/* RFC 7208 2.4: MAIL FROM, or HELO for the null sender. */
+	if (m->env == PIPELINE_ENV_BAD) {
+		m->spf = POLICY_SPF_PERMERROR;
+		util_strlcpy(m->spf_why, "MAIL FROM is not an address (RFC 5321 4.1.2)",
+		             sizeof(m->spf_why));
+	} else if (!have_addr) {
+		m->spf = POLICY_SPF_NONE;
+		util_strlcpy(m->spf_why, "no client address", sizeof(m->spf_why));
+	} else {
+		m->spf = spf_check_host(conf->spf, (const struct sockaddr *)&p->addr, p->helo,
+		                        m->env == PIPELINE_ENV_OK ? m->env_addr : "", m->spf_why,
+		                        sizeof(m->spf_why));
+	}
+	return PIPELINE_CONTINUE;
+}
+
+/* long_header: a physical line of "name:value" over 998 octets (folds are LF or CRLF). */
+static bool
+long_header(const char *name, const char *value)
+{
+	size_t col = strlen(name) + 1;
+	const char *s;
+
+	for (s = value; *s != '\0'; s++) {
+		if (*s == '\n')
+			col = 0;
+		else if (*s != '\r' && ++col > LINE_MAX_OCTETS)
+			return true;
+	}
+	return false;
+}
+
+/* keep_header: holds one field for the signer; -1 past a limit or out of memory. */
+static int
+keep_header(struct msg *m, const char *name, const char *value)
+{
+	size_t nlen = strlen(name), vlen = strlen(value);
+	struct hdr *h;
+
+	if (m->nhdrs >= PIPELINE_MAX_HEADERS ||
+	    m->hdrbytes + nlen + vlen > PIPELINE_MAX_HEADER_BYTES)
+		return -1;
+	if (m->nhdrs == m->hdrcap) {
+		size_t cap = m->hdrcap ? m->hdrcap * 2 : 32;
+
+		if ((h = realloc(m->hdrs, cap * sizeof(*h))) == NULL)
+			return -1;
+		m->hdrs = h;
+		m->hdrcap = cap;
+	}
+	h = &m->hdrs[m->nhdrs];
+	if ((h->name = strdup(name)) == NULL)
+		return -1;
+	if ((h->value = strdup(value)) == NULL) {
+		free(h->name);
+		return -1;
+	}
+	m->nhdrs++;
+	m->hdrbytes += nlen + vlen;
+	return 0;
+}
+
+/* note_forged: one more Authentication-Results field claiming our id. */
+static void
+note_forged(struct msg *m)
+{
+	int *f;
+
+	/* libmilter numbers fields with an int. */
+	if (m->nforged >= PIPELINE_MAX_FORGED || m->nar > INT_MAX) {
+		m->forged_overflow = true;
+		return;
+	}
+	if ((f = realloc(m->forged, (m->nforged + 1) * sizeof(*f))) == NULL) {
+		m->forged_overflow = true;	/* cannot remove it: tempfail */
+		return;
+	}
+	m->forged = f;
+	m->forged[m->nforged++] = (int)m->nar;
+}
+
+/* pipeline_header: counts, remembers, holds; every check before any limit. */
+enum pipeline_status
+pipeline_header(struct pipeline *p, const char *name, const char *value)
+{
+	struct msg *m = &p->m;
+
+	if (!m->open || name == NULL || value == NULL)
+		return PIPELINE_CONTINUE;
+	if (m->eoh_done) {
+		m->out_of_order = true;
+		return PIPELINE_CONTINUE;
+	}
+	if (strcasecmp(name, AR_NAME) == 0) {
+		m->nar++;
+		if (authres_is_ours(value, strlen(value), m->conf->authserv_id))
+			note_forged(m);
+	}
+	if (strcasecmp(name, "From") == 0 && m->nfrom++ == 0) {
+		if (strlen(value) >= FROM_VALUE_MAX)
+			m->from_too_long = true;
+		else if ((m->from_value = strdup(value)) == NULL)
+			m->from_too_long = true;	/* not parsed: never signed */
+	}
+	if (m->trust == POLICY_TRUST_NONE)
+		return PIPELINE_CONTINUE;	/* nothing to sign: hold nothing */
+	if (long_header(name, value))
+		m->long_line = true;
+	if (m->headers_ok && keep_header(m, name, value) != 0) {
+		m->headers_ok = false;
+		drop_headers(m);
+	}
+	return PIPELINE_CONTINUE;
+}
+
+/* policy_view: the facts as lib/policy.c reads them, made from the one store. */
+static struct policy_facts
+policy_view(const struct msg *m)
+{
+	struct policy_facts f;
+
+	memset(&f, 0, sizeof(f));
+	f.trust = m->trust;
+	f.from = m->from_status;
+	f.headers_ok = m->headers_ok;
+	f.key_found = m->nkeys > 0;
+	f.spf = m->spf;
+	f.require_spf = m->conf->require_spf;
+	f.on_bad_from = m->conf->on_bad_from;
+	f.long_line = m->long_line;
+	f.trust_temperror = m->trust_temperror;
+	return f;
+}
+
+/* fill_report: the log line's facts, once the message is decided. */
+static void
+fill_report(struct pipeline *p)
+{
+	struct pipeline_report *r = &p->report;
+	const struct msg *m = &p->m;
+
+	memset(r, 0, sizeof(*r));
+	r->client = p->client;
+	r->client_mismatch = m->client_mismatch;
+	r->client_macro = m->client_mismatch ? m->client_macro : NULL;
+	r->trust = m->trust;
+	r->relay_name = m->trust == POLICY_TRUST_AUTH  ? m->auth_user
+	                : m->trust == POLICY_TRUST_SPF ? m->relay_spf_name
+	                                               : NULL;
+	r->env = m->env;
+	r->mailfrom_domain = m->env == PIPELINE_ENV_OK ? m->env_domain : NULL;
+	r->spf = m->spf;
+	r->spf_why = m->spf_why;
+	r->from_status = m->from_status;
+	r->from_domain = m->from_status == FROM_OK ? m->from.domain : NULL;
+	r->align_checked = m->align_checked;
+	r->aligned = m->aligned;
+	r->dmarc_checked = m->dmarc_checked;
+	r->dmarc = m->dmarc;
+	r->decision = m->decision;
+	r->nforged = m->nforged;
+	r->signer = m->decision.action == POLICY_SIGN ? m->signer : NULL;
+	r->error = m->error;
+	p->have_report = true;
+}
+
+/*
+ * fail: the pipeline's own trouble, or a limit: tempfail (never bounce a
+ * notice for our fault), with why for the log and reply for the client.
+ */
+static enum pipeline_status
+fail_reply(struct pipeline *p, const char *why, const char *reply)
+{
+	struct msg *m = &p->m;
+
+	m->error = why;
+	m->reply = reply;
+	m->decided = true;
+	m->decision.action = POLICY_TEMPFAIL;
+	fill_report(p);
+	signer_free(m->signer);
+	m->signer = NULL;
+	m->open = false;
+	return PIPELINE_TEMPFAIL;
+}
+
+/* fail: our own trouble while signing. */
+static enum pipeline_status
+fail(struct pipeline *p, const char *why)
+{
+	return fail_reply(p, why, "relaysign: signing failed, try again later");
+}
+
+/* end: the message is decided: report it, and close it. */
+static enum pipeline_status
+end(struct pipeline *p, enum pipeline_status st)
+{
+	fill_report(p);
+	p->m.open = false;
+	return st;
+}
+
+/* start_signer: a signer fed with the held block; -1 with m->error set. */
+static int
+start_signer(struct msg *m, const char *jobid)
+{
+	char err[256];
+	size_t i;
+
+	m->signer = signer_new(m->conf->sign_lib, m->keys, m->nkeys, jobid != NULL ? jobid : "",
+	                       err, sizeof(err));
+	if (m->signer == NULL)
+		return -1;
+	for (i = 0; i < m->nhdrs; i++)
+		if (signer_header(m->signer, m->hdrs[i].name, m->hdrs[i].value, err, sizeof(err)) !=
+		    0)
+			return -1;
+	return signer_eoh(m->signer, err, sizeof(err));
+}
+
+/* headers_end: From, keys, alignment, DMARC; the untrusted decision; the signer. */
+static enum pipeline_status
+headers_end(struct pipeline *p, const char *jobid)
+{
+	struct msg *m = &p->m;
+	struct policy_facts f;
+
+	m->eoh_done = true;
+	if (m->forged_overflow)
+		return fail_reply(p, "too many Authentication-Results fields claim our "
+		                     "AuthservID to remove them all",
+		                  "relaysign: too many Authentication-Results fields");
+	if (m->nfrom == 0)
+		m->from_status = FROM_EMPTY;
+	else if (m->nfrom > 1)
+		m->from_status = FROM_MULTIPLE;	/* RFC 7489 6.6.1: no single author */
+	else if (m->from_too_long || m->from_value == NULL)
+		m->from_status = FROM_TOO_LONG;
+	else
+		m->from_status = from_parse(m->from_value, strlen(m->from_value), &m->from, NULL, 0);
+	if (m->from_status == FROM_OK)
+		m->nkeys = keytable_lookup(m->conf->keys, m->from.domain, m->keys,
+		                           KEYTABLE_MAX_PER_DOMAIN);
+
+	if (m->trust == POLICY_TRUST_NONE) {
+		/* Nothing in the body changes the verdict on untrusted mail. */
+		f = policy_view(m);
+		m->decision = policy_decide(&f);
+		m->decided = true;
+		if (m->decision.action == POLICY_TEMPFAIL)
+			return end(p, PIPELINE_TEMPFAIL);
+		if (m->nforged == 0)
+			return end(p, PIPELINE_ACCEPT);
+		return PIPELINE_SKIP;	/* the forged fields go at the end */
+	}
+
+	if (m->from_status == FROM_OK) {
+		/* RFC 7489 3.1: the identity SPF checked; HELO for the null sender. */
+		const char *env = m->env == PIPELINE_ENV_OK     ? m->env_domain
+		                  : m->env == PIPELINE_ENV_NULL ? p->helo
+		                                                : "";
+
+		m->aligned = align_check(m->conf->align, m->conf->alignment, m->from.domain, env);
+		m->align_checked = true;
+		if (m->conf->dmarc_lookup) {
+			struct dmarc_record rec;
+
+			m->dmarc = dmarc_lookup(m->conf->spf, m->conf->align, m->from.domain, &rec);
+			m->dmarc_checked = true;
+		}
+	}
+	/* Only what a signature needs at all; whether it is used is decided at the end. */
+	if (m->from_status == FROM_OK && m->nkeys > 0 && m->headers_ok && !m->long_line) {
+		if (start_signer(m, jobid) != 0)
+			return fail(p, "signing could not start");
+	}
+	drop_headers(m);	/* the signer has them, or nothing needs them */
+	return m->signer != NULL ? PIPELINE_CONTINUE : PIPELINE_SKIP;
+}
+
+/* pipeline_eoh: the end of the header block. */
+enum pipeline_status
+pipeline_eoh(struct pipeline *p, const char *jobid)
+{
+	if (!p->m.open)
+		return PIPELINE_CONTINUE;
+	if (p->m.eoh_done) {
+		p->m.out_of_order = true;
+		return PIPELINE_CONTINUE;
+	}
+	return headers_end(p, jobid);
+}
+
+/* pipeline_body: RFC 5322 2.1.1 line lengths across chunks; the signer. */
+enum pipeline_status
+pipeline_body(struct pipeline *p, const unsigned char *buf, size_t len)
+{
+	struct msg *m = &p->m;
+	char err[256];
+	size_t i;
+
+	if (!m->open)
+		return PIPELINE_SKIP;
+	if (!m->eoh_done) {
+		m->out_of_order = true;
+		return PIPELINE_SKIP;
+	}
+	if (m->signer == NULL)
+		return PIPELINE_SKIP;
+	for (i = 0; i < len && !m->long_line; i++) {
+		if (buf[i] == '\n')
+			m->body_col = 0;
+		else if (buf[i] != '\r' && ++m->body_col > LINE_MAX_OCTETS)
+			m->long_line = true;
+	}
+	if (m->long_line) {
+		/* Unsignable now: stop hashing; the decision at the end says so. */
+		signer_free(m->signer);
+		m->signer = NULL;
+		return PIPELINE_SKIP;
+	}
+	if (signer_body(m->signer, buf, len, err, sizeof(err)) != 0)
+		return fail(p, "signing failed in the body");
+	return PIPELINE_CONTINUE;
+}
+
+/* add_edit: appends one edit (the array is sized for the message at the end). */
+static void
+add_edit(struct msg *m, enum pipeline_edit_kind kind, const char *name, const char *value,
+         int index)
+{
+	struct pipeline_edit *e = &m->edits[m->nedits++];
+
+	e->kind = kind;
+	e->name = name;
+	e->value = value;
+	e->index = index;
+}
+
+/* format_authres: our Authentication-Results value; -1 when it does not fit. */
+static int
+format_authres(struct pipeline *p)
+{
+	struct msg *m = &p->m;
+	struct authres_sig sigs[SIGN_MAX_KEYS];
+	struct authres_facts ar;
+	size_t i, n = m->decision.action == POLICY_SIGN ? signer_count(m->signer) : 0;
+
+	for (i = 0; i < n; i++) {
+		const struct key *k = signer_key(m->signer, i);
+
+		sigs[i].domain = k->domain;
+		sigs[i].selector = k->selector;
+		sigs[i].alg = k->alg;
+	}
+	memset(&ar, 0, sizeof(ar));
+	ar.authserv_id = m->conf->authserv_id;
+	ar.trust = m->trust;
+	ar.auth_user = m->trust == POLICY_TRUST_AUTH ? m->auth_user : NULL;
+	ar.spf = m->spf;
+	ar.spf_mailfrom = m->env == PIPELINE_ENV_OK ? m->env_domain : NULL;
+	ar.spf_helo = m->env == PIPELINE_ENV_NULL ? p->helo : NULL;
+	ar.from_domain = m->from_status == FROM_OK ? m->from.domain : NULL;
+	ar.align_checked = m->align_checked;
+	ar.aligned = m->aligned;
+	ar.align_mode = m->conf->alignment;
+	ar.dmarc_policy = m->dmarc_checked ? dmarc_policy_name(m->dmarc) : NULL;
+	ar.decision = m->decision;
+	ar.sigs = sigs;
+	ar.nsigs = n;
+	return authres_format(&ar, m->authres, sizeof(m->authres));
+}
+
+/* pipeline_eom: the one decision for trusted mail, and the edits. */
+enum pipeline_status
+pipeline_eom(struct pipeline *p, const struct pipeline_edit **edits_r, size_t *nedits_r)
+{
+	struct msg *m = &p->m;
+	struct policy_facts f;
+	char err[256];
+	size_t i, nsig = 0;
+	enum pipeline_status st;
+
+	*edits_r = NULL;
+	*nedits_r = 0;
+	if (!m->open)
+		return PIPELINE_CONTINUE;
+	if (!m->eoh_done && (st = headers_end(p, "")) != PIPELINE_CONTINUE &&
+	    st != PIPELINE_SKIP)
+		return st;
+	if (m->out_of_order)
+		return fail(p, "milter events out of order");
+	if (!m->decided) {
+		f = policy_view(m);
+		m->decision = policy_decide(&f);
+		m->decided = true;
+	}
+	switch (m->decision.action) {
+	case POLICY_TEMPFAIL:
+		return end(p, PIPELINE_TEMPFAIL);
+	case POLICY_REJECT:
+		return end(p, PIPELINE_REJECT);
+	case POLICY_SIGN:
+		if (m->signer == NULL)	/* the checks in headers_end and policy.c disagree */
+			return fail(p, "no signer for a message to sign");
+		if (signer_eom(m->signer, err, sizeof(err)) != 0)
+			return fail(p, "signing failed");
+		nsig = signer_count(m->signer);
+		break;
+	case POLICY_ACCEPT:
+	case POLICY_TAG:
+		break;
+	}
+	if ((m->edits = calloc(m->nforged + 1 + nsig, sizeof(*m->edits))) == NULL)
+		return fail(p, "out of memory");
+	/* RFC 8601 5: remove every field claiming our id, last first (indexes stay put). */
+	for (i = m->nforged; i > 0; i--)
+		add_edit(m, PIPELINE_EDIT_DELETE, AR_NAME, NULL, m->forged[i - 1]);
+	if (m->decision.action != POLICY_ACCEPT) {
+		if (format_authres(p) != 0)
+			return fail(p, "Authentication-Results does not fit");
+		add_edit(m, PIPELINE_EDIT_INSERT, AR_NAME, m->authres, 0);
+		/* Signatures above everything, the last key's on top. */
+		for (i = 0; i < nsig; i++)
+			add_edit(m, PIPELINE_EDIT_INSERT, SIG_NAME, signer_value(m->signer, i), 0);
+	}
+	*edits_r = m->edits;
+	*nedits_r = m->nedits;
+	return end(p, PIPELINE_CONTINUE);
+}
+
+/* pipeline_abort: forget the message. */
+void
+pipeline_abort(struct pipeline *p)
+{
+	msg_clear(&p->m);
+	p->have_report = false;
+}
+
+/* pipeline_report: the decided message's facts, or NULL. */
+const struct pipeline_report *
+pipeline_report(const struct pipeline *p)
+{
+	return p->have_report ? &p->report : NULL;
+}
+
+/* pipeline_reply: the SMTP text for the last TEMPFAIL or REJECT. */
+const char *
+pipeline_reply(const struct pipeline *p)
+{
+	const struct msg *m = &p->m;
+
+	if (m->reply != NULL)
+		return m->reply;
+	if (m->decision.action == POLICY_REJECT)
+		return "relaysign: From header must name exactly one author";
+	if (m->decision.reason == POLICY_REASON_RELAY_TEMPERROR ||
+	    m->decision.reason == POLICY_REASON_SPF_TEMPERROR)
+		return "relaysign: cannot authenticate the sender now, try again later";
+	return "relaysign: signing failed, try again later";
+}
+
+/* pipeline_conf: the open message's configuration. */
+const struct conf *
+pipeline_conf(const struct pipeline *p)
+{
+	return p->m.open ? p->m.conf : NULL;
+}
+
+/* pipeline_env_name: the log keyword for env. */
+const char *
+pipeline_env_name(enum pipeline_env env)
+{
+	switch (env) {
+	case PIPELINE_ENV_NONE:
+		return "none";
+	case PIPELINE_ENV_OK:
+		return "ok";
+	case PIPELINE_ENV_NULL:
+		return "null";
+	case PIPELINE_ENV_BAD:
+		return "malformed";
+	}
+	return "unknown";
+}
