@@ -40,9 +40,16 @@
 #include "policy.h"
 #include "sign.h"
 
-/* Limits on what a peer may make us hold for one message. */
+/*
+ * Limits on what a peer may make us hold for one message.  The fuzzer
+ * builds with smaller ones (tests/fuzz/run.sh), so it crosses them often.
+ */
+#ifndef PIPELINE_MAX_HEADERS
 #define PIPELINE_MAX_HEADERS 20000			/* header fields held for signing */
+#endif
+#ifndef PIPELINE_MAX_HEADER_BYTES
 #define PIPELINE_MAX_HEADER_BYTES (4 * 1024 * 1024)	/* their names and values */
+#endif
 #define PIPELINE_MAX_FORGED PIPELINE_MAX_HEADERS	/* forged results we remove */
 /* Longest HELO name and SMTP AUTH login kept (longer ones are cut, and never trusted). */
 #define PIPELINE_TEXT_MAX 256
