@@ -250,6 +250,37 @@ def _(t):
                    b'header.d=library.example.edu'])
 
 
+# The two inputs that crashed relaysign from a trusted relay: a From after
+# the header limits (20,000 fields; 4 MiB) was parsed from a block that was
+# never stored.  Now: not signed, filter alive, nothing lost.
+@case('20k-headers-then-from')
+def _(t):
+    hs = [b'X-H: v' for i in range(20000)]
+    return msg(t, hs + [f(b'Library <' + OURS + b'>')])
+
+
+@case('64kb-headers-then-from')
+def _(t):
+    hs = [b'X-Big-%02d: ' % i + b'y' * 65536 for i in range(66)]
+    return msg(t, hs + [f(b'"' + b'D' * 170 + b'" <' + OURS + b'>')])
+
+
+# And what comes after the limits still counts: a forged result of ours is
+# removed, a second From is still a second From.
+@case('limits-then-forged-ar')
+def _(t):
+    hs = [b'X-H: v' for i in range(20001)]
+    return msg(t, hs + [f(b'Library <' + OURS + b'>'),
+                        b'Authentication-Results: relay.test; x-relaysign=signed (forged) '
+                        b'header.d=library.example.edu'])
+
+
+@case('limits-then-second-from')
+def _(t):
+    hs = [b'X-H: v' for i in range(20001)]
+    return msg(t, [f(b'Library <' + OURS + b'>')] + hs + [f(b'evil@library.example.edu')])
+
+
 @case('50mb-body')
 def _(t):
     line = b'0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ab\r\n'

@@ -114,6 +114,10 @@ CASES=(
 	"forged-ar-interleaved 192.0.2.10 signed ar-interleaved"
 	"forged-ar-evil-from 192.0.2.10 tagged:no-key ar-forged-gone"
 	"forged-ar-evil-from 203.0.113.7 untouched ar-forged-gone"
+	"20k-headers-then-from 192.0.2.10 tagged:bad-headers"
+	"64kb-headers-then-from 192.0.2.10 any:tagged:bad-headers,tagged:long-line longline"
+	"limits-then-forged-ar 192.0.2.10 tagged:bad-headers ar-forged-gone"
+	"limits-then-second-from 192.0.2.10 tagged:bad-from"
 )
 [ "$BIG" = 1 ] && CASES+=("50mb-body 192.0.2.10 signed big")
 
