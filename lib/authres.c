@@ -97,91 +97,62 @@ skip_cfws(const unsigned char **pp, const unsigned char *end)
 }
 
 /*
- * match_quoted: reads the quoted-string at *pp (just past its opening
- * DQUOTE) and says whether its content, quoted-pairs undone and folding
- * removed, equals id[0..idlen) ASCII case-insensitively.  Returns -1 when
- * the string is unterminated or holds a NUL.
- */
-static int
-match_quoted(const unsigned char **pp, const unsigned char *end, const char *id, size_t idlen)
-{
-	const unsigned char *p = *pp;
-	bool same = true;
-	size_t n = 0;
-
-	for (;;) {
-		unsigned char c;
-
-		if (p == end)
-			return -1;
-		c = *p++;
-		if (c == '"')
-			break;
-		if (c == '\0')
-			return -1;
-		/* RFC 5322 2.2.3: unfolding removes the line break, keeps the WSP. */
-		if (c == '\r' || c == '\n')
-			continue;
-		if (c == '\\') {
-			if (p == end || *p == '\0')
-				return -1;
-			c = *p++;
-		}
-		if (n >= idlen || ascii_lower(c) != ascii_lower((unsigned char)id[n]))
-			same = false;
-		n++;
-	}
-	*pp = p;
-	return same && n == idlen;
-}
-
-/*
- * authres_is_ours: true if the field body value[0..len) names authserv_id.
- * An authserv-id followed by nothing at all (no ";") is taken as ours: it
- * is not RFC 8601 syntax, but a lenient reader downstream could still
- * trust it, and removing it costs nothing.
+ * authres_is_ours: true if the field body value[0..len) names authserv_id
+ * as a lenient reader would read it: its first word after CFWS, ending
+ * at white space, ';', ',', '(' or '"'; or a quoted-string, unfolded,
+ * ending at its closing quote (or, once the id is whole, at white space);
+ * backslashes taken as escapes; one trailing dot ignored.  Some downstream
+ * readers trust any field whose first word is the id, whatever follows
+ * ("id dkim=pass" without ';', "id, ...", "id.; ...", "id(unclosed",
+ * "\"id\\\"; ...", "i\\d; ..."), so all of those are ours to remove:
+ * removing a field is the safe mistake.
  */
 bool
 authres_is_ours(const char *value, size_t len, const char *authserv_id)
 {
-	const unsigned char *p, *end, *start, *after_id;
-	size_t idlen, i;
+	const unsigned char *p, *end;
+	size_t idlen, n = 0;
+	unsigned char c;
+	bool quoted;
 
 	if (value == NULL || authserv_id == NULL || (idlen = strlen(authserv_id)) == 0)
 		return false;
+	if (authserv_id[idlen - 1] == '.')
+		idlen--;
 	p = (const unsigned char *)value;
 	end = p + len;
 
 	if (!skip_cfws(&p, end) || p == end)
 		return false;
-	if (*p == '"') {
+	if ((quoted = *p == '"'))
 		p++;
-		if (match_quoted(&p, end, authserv_id, idlen) != 1)
+	for (; p < end; p++) {
+		c = *p;
+		/*
+		 * The id is whole: a backslash, or in a quoted-string a space,
+		 * ';', ',' or '(', only ends it (an unclosed or mangled quote).
+		 */
+		if (n >= idlen && (c == '\\' || (quoted && (c == ' ' || c == '\t' || c == ';' ||
+		                                             c == ',' || c == '('))))
+			break;
+		if (quoted && (c == '\r' || c == '\n'))
+			continue;	/* RFC 5322 2.2.3: unfolding removes the line break */
+		if (c == '\\' && p + 1 < end)
+			c = *++p;
+		else if (c == '\0' || c == '"' ||
+		         (!quoted && (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' ||
+		                      c == ',' || c == '(')))
+			break;
+		/* Longer than the id (a dot to spare): not ours. */
+		if (n > idlen)
 			return false;
-	} else {
-		start = p;
-		while (p < end && is_token_char(*p))
-			p++;
-		if ((size_t)(p - start) != idlen)
+		if (n < idlen && ascii_lower(c) != ascii_lower((unsigned char)authserv_id[n]))
 			return false;
-		for (i = 0; i < idlen; i++)
-			if (ascii_lower(start[i]) != ascii_lower((unsigned char)authserv_id[i]))
-				return false;
+		if (n == idlen && c != '.')
+			return false;
+		n++;
 	}
-
-	after_id = p;
-	if (!skip_cfws(&p, end))
-		return false;
-	if (p < end && *p >= '0' && *p <= '9') {
-		/* RFC 8601 2.2: authres-version = 1*DIGIT [CFWS], after CFWS. */
-		if (p == after_id)
-			return false;
-		while (p < end && *p >= '0' && *p <= '9')
-			p++;
-		if (!skip_cfws(&p, end))
-			return false;
-	}
-	return p == end || *p == ';';
+	return n == idlen || n == idlen + 1;
 }
 
 /* A bounded string under construction; over is set once anything did not fit. */

@@ -21,13 +21,18 @@
 
 /*
  * authres_is_ours: true if the field body value[0..len) names authserv_id
- * (compared case-insensitively; leading CFWS and comments skipped; the
- * authserv-id may be a token or a quoted-string, optionally followed by a
- * version number, then ';' or the end of the value: a bare authserv-id
- * counts as ours, since removing it is the safe mistake).  CR and LF are
- * taken as folding wherever whitespace may stand.  value need not be
- * NUL-terminated, and a NUL before the ';' makes it unparseable.  Anything
- * unparseable is not ours.
+ * as a lenient reader would take it: the first word after leading CFWS
+ * (comments skipped), ending at white space, CR, LF, ';', ',', '(', '"'
+ * or a NUL; or a quoted-string, unfolded, ending at its closing quote or
+ * a NUL, or, once the id is whole, at white space, ';', ',' or '('; a
+ * backslash takes the next character literally, or ends a whole id; one
+ * trailing dot is ignored; compared case-insensitively.  So "id; ...",
+ * "\"id\" 1; ...", a bare "id", and the malformed "id dkim=pass",
+ * "id, ...", "id.; ...", "id(unclosed", "\"id\\\"; ..." and "i\\d; ..."
+ * are all ours: removing a field is the safe mistake, and some readers
+ * downstream trust any field whose first word is their id.  value need
+ * not be NUL-terminated.  A value that is only CFWS, or whose leading
+ * comment never closes, is not ours.
  */
 bool authres_is_ours(const char *value, size_t len, const char *authserv_id);
 

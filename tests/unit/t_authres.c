@@ -32,25 +32,25 @@ static const struct {
     {S(""), ID, 0},
     {S("(only a comment)"), ID, 0},
     {S("(unbalanced " ID "; spf=pass"), ID, 0},
-    {S(ID "\0; spf=pass"), ID, 0},
+    {S(ID "\0; spf=pass"), ID, 1}, /* a C reader stops at the NUL */
     {S("mail.exa\0mple.edu; spf=pass"), ID, 0},
     {S("\r\n " ID ";\r\n\tspf=pass"), ID, 1},
     {S(ID "\n\t; spf=pass"), ID, 1},
     {S(ID), ID, 1}, /* bare authserv-id: ours (see authres.c) */
     {S(ID "   "), ID, 1},
     {S(ID " 1"), ID, 1},
-    {S(ID " spf=pass"), ID, 0},
+    {S(ID " spf=pass"), ID, 1}, /* no ';': a lenient reader still trusts it */
     {S(ID "1; spf=pass"), ID, 0},
-    {S("\"" ID "\"1; spf=pass"), ID, 0},
-    {S("\"" ID "; spf=pass"), ID, 0},
-    {S("\"" ID " \"; spf=pass"), ID, 0},
+    {S("\"" ID "\"1; spf=pass"), ID, 1},
+    {S("\"" ID "; spf=pass"), ID, 1},
+    {S("\"" ID " \"; spf=pass"), ID, 1},
     {S(ID "/x; spf=pass"), ID, 0},
     {S(ID "=; spf=pass"), ID, 0},
     {S("other.example.edu; spf=pass"), ID, 0},
     {S("; spf=pass"), ID, 0},
-    {S(ID " 1 2; spf=pass"), ID, 0},
+    {S(ID " 1 2; spf=pass"), ID, 1},
     {S("(c\\"), ID, 0},
-    {S(ID " (unterminated; spf=pass"), ID, 0},
+    {S(ID " (unterminated; spf=pass"), ID, 1},
     {S(ID ";"), "", 0},
     {S(ID ";"), NULL, 0},
     {ID "; spf=pass", 10, ID, 0}, /* len cuts the id short */
@@ -69,8 +69,19 @@ static const struct {
     {S("\"mail.example.\r\n edu\";"), ID, 0},
     {S("\"mail.example.\\"), ID, 0},
     {S("\"\"; spf=pass"), ID, 0},
-    {S("mail.example.edu,other; spf=pass"), ID, 0},
+    {S("mail.example.edu,other; spf=pass"), ID, 1},
     {S("mail.example.edu;spf=pass"), "MAIL.EXAMPLE.EDU", 1},
+    /* Malformed forgeries: some readers trust any field whose first word is their id. */
+    {S(ID " dkim=pass"), ID, 1},
+    {S(ID ", other.example; dkim=pass"), ID, 1},
+    {S(ID ".; dkim=pass"), ID, 1},
+    {S(ID "(unclosed; dkim=pass"), ID, 1},
+    {S("\"" ID "\\\"; dkim=pass"), ID, 1},
+    {S("mail\\.example.edu; dkim=pass"), ID, 1},
+    {S(ID "..; dkim=pass"), ID, 0},
+    {S(ID ".x; dkim=pass"), ID, 0},
+    {S("\"relay one \"; spf=pass"), "relay one", 1},
+    {S("\"relay\"; spf=pass"), "relay one", 0},
 };
 
 static const struct authres_sig sig_rsa[] = {
