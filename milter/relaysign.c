@@ -65,12 +65,22 @@ log_to_stderr(const struct conf *conf)
 	return foreground || !conf->syslog;
 }
 
-/* usage: the synopsis of relaysign(8). */
+/*
+ * usage: the synopsis of relaysign(8); on standard output with status 0
+ * when asked for (-h), else on standard error with status 1.
+ */
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: relaysign [-fntV] [-c config]\n");
-	exit(1);
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: relaysign [-fhntV] [-c config]\n"
+	    "  -c config  read this configuration (default: the built-in one)\n"
+	    "  -f         stay in the foreground and log to standard error\n"
+	    "  -h         print this help and exit\n"
+	    "  -n         check the configuration and the keys, and exit\n"
+	    "  -t         check each key's DNS record, and exit\n"
+	    "  -V         print the versions of relaysign and its libraries\n");
+	exit(status);
 }
 
 /* print_versions: -V, our version and the libraries we run with. */
@@ -311,12 +321,15 @@ main(int argc, char **argv)
 		case 'V':
 			print_versions();
 			return 0;
+		case 'h':
+			usage(0);
+			break;
 		default:
-			usage();
+			usage(1);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(1);
 
 	if ((conf = load_conf(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "relaysign: %s\n", err);

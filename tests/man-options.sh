@@ -17,7 +17,7 @@ tap() {
 optstring=$(sed -n 's/.*getopt(argc, argv, "\([^"]*\)").*/\1/p' "$top_srcdir/milter/relaysign.c")
 [ -n "$optstring" ]
 tap $? "found the getopt string in milter/relaysign.c ($optstring)"
-code_flags=$(printf '%s' "$optstring" | tr -d ':' | sed 's/./&\n/g' | grep -v '^h$' | grep . | sort)
+code_flags=$(printf '%s' "$optstring" | tr -d ':' | sed 's/./&\n/g' | grep . | sort)
 man_flags=$(sed -n 's/^\.It Fl \([A-Za-z]\).*/\1/p' "$top_srcdir/man/relaysign.8" | sort -u)
 for f in $code_flags; do
 	printf '%s\n' "$man_flags" | grep -qx "$f"
@@ -27,6 +27,28 @@ for f in $man_flags; do
 	printf '%s\n' "$code_flags" | grep -qx "$f"
 	tap $? "-$f documented in relaysign(8) is accepted by the code"
 done
+
+# What a user types first: -h answers on standard output with status 0 and
+# names every flag; an unknown flag is an error (status 1, usage on stderr).
+# Both end in getopt, before any configuration, key or DNS is touched.
+bin=${top_builddir:-$top_srcdir}/relaysign
+if [ -x "$bin" ]; then
+	out=$("$bin" -h 2>/dev/null)
+	st=$?
+	[ "$st" = 0 ] && printf '%s\n' "$out" | grep -q '^usage: relaysign'
+	tap $? "relaysign -h: usage on standard output, exit 0 (exit $st)"
+	for f in $code_flags; do
+		printf '%s\n' "$out" | grep -q -- "^  -$f "
+		tap $? "relaysign -h explains -$f"
+	done
+	"$bin" -Z >/dev/null 2>&1
+	st=$?
+	err=$("$bin" -Z 2>&1 >/dev/null)
+	[ "$st" = 1 ] && printf '%s\n' "$err" | grep -q '^usage: relaysign'
+	tap $? "relaysign -Z: usage on standard error, exit 1 (exit $st)"
+else
+	echo "# $bin not built: -h not tried"
+fi
 
 if command -v mandoc >/dev/null 2>&1; then
 	for page in "$top_srcdir"/man/*.[0-9]; do
