@@ -687,8 +687,12 @@ check_hostname(const char *d, char *why, size_t whylen)
 
 /*
  * finish_domain: the domain as written, made the lowercase A-label form
- * DNS and DMARC use.  U-labels go through IDNA2008 (RFC 5891 5) with
- * UTS #46 nontransitional mapping, as browsers do; A-labels are kept.
+ * DNS and DMARC use.  A-labels are kept, ASCII is lowercased.  A U-label
+ * is accepted only in its canonical form: it must convert to an A-label
+ * (IDNA2008, RFC 5891 5) and back to the very same bytes.  UTS #46
+ * mapping, which resolvers apply, would otherwise fold look-alikes onto
+ * a keyed domain (fullwidth letters, U+3002 or U+FF0E as dots, a soft
+ * hyphen or a zero-width space dropped) and we would sign them as ours.
  */
 static enum from_status
 finish_domain(const char *raw, char out[FROM_DOMAIN_MAX], char *why, size_t whylen)
@@ -697,6 +701,7 @@ finish_domain(const char *raw, char out[FROM_DOMAIN_MAX], char *why, size_t whyl
 	size_t i, len = strlen(raw);
 	bool ascii = true;
 	uint8_t *alabel;
+	char *back;
 	int rc;
 
 	/* RFC 1034 3.1: a trailing dot only says the name is absolute */
@@ -704,15 +709,28 @@ finish_domain(const char *raw, char out[FROM_DOMAIN_MAX], char *why, size_t whyl
 		len--;
 	memcpy(buf, raw, len);
 	buf[len] = '\0';
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len; i++) {
 		if ((unsigned char)buf[i] >= 0x80)
 			ascii = false;
+		else if (buf[i] >= 'A' && buf[i] <= 'Z')
+			buf[i] = (char)(buf[i] - 'A' + 'a');
+	}
 	if (!ascii) {
 		rc = idn2_lookup_u8((const uint8_t *)buf, &alabel, IDN2_NONTRANSITIONAL);
 		if (rc != IDN2_OK) {
 			util_seterr(why, whylen, "IDNA: %s", idn2_strerror_name(rc));
 			return FROM_BAD_DOMAIN;
 		}
+		rc = idn2_to_unicode_8z8z((const char *)alabel, &back, 0);
+		if (rc != IDN2_OK || strcmp(back, buf) != 0) {
+			if (rc == IDN2_OK)
+				idn2_free(back);
+			idn2_free(alabel);
+			util_seterr(why, whylen, "not a canonical U-label (UTS #46 mapping "
+			            "would change it)");
+			return FROM_BAD_DOMAIN;
+		}
+		idn2_free(back);
 		len = util_strlcpy(buf, (const char *)alabel, sizeof(buf));
 		idn2_free(alabel);
 		if (len >= sizeof(buf)) {
@@ -720,9 +738,6 @@ finish_domain(const char *raw, char out[FROM_DOMAIN_MAX], char *why, size_t whyl
 			return FROM_BAD_DOMAIN;
 		}
 	}
-	for (i = 0; i < len; i++)
-		if (buf[i] >= 'A' && buf[i] <= 'Z')
-			buf[i] = (char)(buf[i] - 'A' + 'a');
 	if (check_hostname(buf, why, whylen) != FROM_OK)
 		return FROM_BAD_DOMAIN;
 	memcpy(out, buf, len + 1);

@@ -72,7 +72,15 @@ static const struct row rows[] = {
     /* octal escapes: a hex escape would swallow the "c" of "cher" */
     {"user@b\303\274cher.example", 0, FROM_OK, "xn--bcher-kva.example",
      "user@b\303\274cher.example"},
-    {"user@B\303\234CHER.example", 0, FROM_OK, "xn--bcher-kva.example", NULL},
+    /* U-labels only in canonical form: no UTS #46 mapping onto a keyed domain */
+    {"user@B\303\234CHER.example", 0, FROM_BAD_DOMAIN, NULL, NULL},
+    {"user@\357\275\214\357\275\211\357\275\202\357\275\222\357\275\201\357\275\222\357\275\231.example.edu",
+     0, FROM_BAD_DOMAIN, NULL, NULL}, /* fullwidth "library" */
+    {"user@library\343\200\202example.edu", 0, FROM_BAD_DOMAIN, NULL, NULL}, /* U+3002 */
+    {"user@library\357\274\216example.edu", 0, FROM_BAD_DOMAIN, NULL, NULL}, /* U+FF0E */
+    {"user@library.example.edu\302\255", 0, FROM_BAD_DOMAIN, NULL, NULL}, /* soft hyphen */
+    {"user@libr\342\200\213ary.example.edu", 0, FROM_BAD_DOMAIN, NULL, NULL}, /* ZWSP */
+    {"user@b\303\274cher.EXAMPLE", 0, FROM_OK, "xn--bcher-kva.example", NULL},
     {"user@XN--BCHER-KVA.example", 0, FROM_OK, "xn--bcher-kva.example",
      "user@XN--BCHER-KVA.example"},
     {"J\xc3\xb6rg <j\xc3\xb6rg@m\xc3\xbcnchen.de>", 0, FROM_OK, "xn--mnchen-3ya.de",
