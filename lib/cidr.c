@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,6 +228,29 @@ size_t
 cidr_set_count(const struct cidr_set *set)
 {
 	return set == NULL ? 0 : set->n;
+}
+
+/* cidr_set_wider: the first prefix wider than the minimum lengths, if any. */
+bool
+cidr_set_wider(const struct cidr_set *set, unsigned v4_min, unsigned v6_min, char *text_r,
+               size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+	size_t i;
+
+	if (set == NULL)
+		return false;
+	for (i = 0; i < set->n; i++) {
+		const struct cidr_entry *e = &set->v[i];
+
+		if (e->prefix >= (e->family == AF_INET ? v4_min : v6_min))
+			continue;
+		if (inet_ntop(e->family, e->addr, addr, sizeof(addr)) == NULL)
+			addr[0] = '\0';
+		(void)snprintf(text_r, len, "%s/%u", addr, e->prefix);
+		return true;
+	}
+	return false;
 }
 
 /* match_raw: true if the family/addr pair is in the set. */

@@ -27,6 +27,13 @@ void cidr_set_free(struct cidr_set *set);
  */
 int cidr_set_add(struct cidr_set *set, const char *text, char *err, size_t errlen);
 
+/*
+ * cidr_set_wider: true if the set holds an IPv4 prefix shorter than v4_min
+ * bits or an IPv6 one shorter than v6_min (IPv4-mapped prefixes count as
+ * IPv4); the first such prefix is written to text_r ("0.0.0.0/0").
+ */
+bool cidr_set_wider(const struct cidr_set *set, unsigned v4_min, unsigned v6_min, char *text_r,
+                    size_t len);
 /* cidr_set_count: number of prefixes in the set. */
 size_t cidr_set_count(const struct cidr_set *set);
 

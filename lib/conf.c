@@ -39,6 +39,7 @@ enum conf_opt {
 	OPT_SOCKET,
 	OPT_AUTHSERV_ID,
 	OPT_RELAY_NETWORKS,
+	OPT_RELAY_NETWORKS_WIDE,
 	OPT_RELAY_AUTH_USERS,
 	OPT_DOMAIN,
 	OPT_SELECTOR,
@@ -124,6 +125,7 @@ static const struct conf_option options[OPT_COUNT] = {
 	[OPT_SOCKET] = { "Socket", CONF_STRING, "inet:8891@127.0.0.1", 0, 0, NULL },
 	[OPT_AUTHSERV_ID] = { "AuthservID", CONF_STRING, "", 0, 0, NULL },
 	[OPT_RELAY_NETWORKS] = { "RelayNetworks", CONF_LIST, "", 0, 0, NULL },
+	[OPT_RELAY_NETWORKS_WIDE] = { "RelayNetworksWide", CONF_BOOL, "no", 0, 0, NULL },
 	[OPT_RELAY_AUTH_USERS] = { "RelayAuthUsers", CONF_LIST, "", 0, 0, NULL },
 	[OPT_DOMAIN] = { "Domain", CONF_LIST, "", 0, 0, NULL },
 	[OPT_SELECTOR] = { "Selector", CONF_LIST, "", 0, 0, NULL },
@@ -772,6 +774,9 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 	case OPT_DMARC_LOOKUP:
 		c->dmarc_lookup = b;
 		return 0;
+	case OPT_RELAY_NETWORKS_WIDE:
+		c->relay_networks_wide = b;
+		return 0;
 	case OPT_COUNT:
 		break;
 	}
@@ -1115,6 +1120,41 @@ finish_dns(struct conf *conf, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Narrowest prefixes RelayNetworks takes without RelayNetworksWide: a
+ * wider one trusts a good part of the Internet to have mail signed.
+ */
+#define RELAY_V4_MIN 8
+#define RELAY_V6_MIN 32
+
+/*
+ * check_relays: refuses relay prefixes wider than /8 or /32 unless the
+ * postmaster says so, and warns when loopback is trusted.
+ */
+static int
+check_relays(struct conf *conf, char *err, size_t errlen)
+{
+	char wide[64], msg[CONF_MSG_MAX];
+
+	if (!conf->relay_networks_wide &&
+	    cidr_set_wider(conf->relay_networks, RELAY_V4_MIN, RELAY_V6_MIN, wide, sizeof(wide)))
+		return finish_err(conf, OPT_RELAY_NETWORKS, err, errlen, "RelayNetworks %s is "
+		    "wider than /%d (IPv4) or /%d (IPv6): every client in it could have mail "
+		    "signed; set RelayNetworksWide yes if that is meant", wide, RELAY_V4_MIN,
+		    RELAY_V6_MIN);
+	if (cidr_set_match_text(conf->relay_networks, "127.0.0.1") ||
+	    cidr_set_match_text(conf->relay_networks, "::1")) {
+		(void)finish_err(conf, OPT_RELAY_NETWORKS, msg, sizeof(msg), "RelayNetworks "
+		    "trusts loopback: Postfix presents local sendmail(1) mail (with "
+		    "non_smtpd_milters) and mail reinjected by a content filter as from "
+		    "127.0.0.1, so every local user could have mail signed "
+		    "(relaysign.conf(5), RelayNetworks)");
+		if (strv_push(&conf->warnings, msg) == -1)
+			return finish_err(conf, OPT_COUNT, err, errlen, "out of memory");
+	}
+	return 0;
+}
+
 /* conf_finish: cross-option checks, keys and the sign_lib. */
 int
 conf_finish(struct conf *conf, char *err, size_t errlen)
@@ -1128,6 +1168,8 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 
 	if (conf->keys != NULL || conf->sign_lib != NULL)
 		return finish_err(conf, OPT_COUNT, err, errlen, "configuration already finished");
+	if (check_relays(conf, err, errlen) == -1)
+		return -1;
 	if (simple && table)
 		return finish_err(conf, set_line(conf, OPT_KEY_TABLE, OPT_SIGNING_TABLE), err,
 		    errlen, "Domain, Selector and KeyFile or KeyTable and SigningTable: "
@@ -1263,6 +1305,7 @@ conf_free(struct conf *conf)
 	free(conf->socket);
 	free(conf->authserv_id);
 	cidr_set_free(conf->relay_networks);
+	strv_free(conf->warnings);
 	strv_free(conf->relay_auth_users);
 	strv_free(conf->domains);
 	strv_free(conf->selectors);

@@ -47,6 +47,7 @@ struct conf {
 	char *socket;			/* Socket */
 	char *authserv_id;		/* AuthservID */
 	struct cidr_set *relay_networks;/* RelayNetworks; never NULL, empty when unset */
+	bool relay_networks_wide;	/* RelayNetworksWide */
 	char **relay_auth_users;	/* RelayAuthUsers, strv */
 	char **domains;			/* Domain, strv, lowercase */
 	char **selectors;		/* Selector, strv */
@@ -72,6 +73,8 @@ struct conf {
 	bool dmarc_lookup;		/* DMARCLookup */
 	unsigned *lines;		/* per conf_options() entry, the line that set
 					   it; 0 when the default applies */
+	char **warnings;		/* strv, "file:line: text": legal but risky
+					   settings, for -n and the start-up log */
 
 	/* Filled by conf_finish: */
 	struct keytable *keys;
@@ -92,7 +95,8 @@ int conf_parse(const char *name, const char *text, size_t len, struct conf **con
     char *err, size_t errlen);
 
 /*
- * conf_finish: checks what needs more than one option (KeyFile with
+ * conf_finish: checks what needs more than one option (RelayNetworks
+ * wider than /8 or /32 without RelayNetworksWide; KeyFile with
  * Domain and Selector, or KeyTable with SigningTable, not both; the keys
  * match SignatureAlgorithm), loads the keys and makes the sign_lib.
  * Returns 0, or -1 with the reason in err: "file:line: reason" naming the

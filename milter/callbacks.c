@@ -183,7 +183,7 @@ mail_auth(SMFICTX *ctx, struct conn *c)
 
 	c->last_auth = auth;
 	if (stale)
-		log_warn("%s: {auth_authen} not sent with this MAIL; the previous "
+		log_warning("%s: {auth_authen} not sent with this MAIL; the previous "
 		    "message's login is not used", qid(ctx));
 	return stale ? NULL : auth;
 }
@@ -234,7 +234,7 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 	size_t i, n = r->signer != NULL ? signer_count(r->signer) : 0;
 
 	if (r->client_mismatch)
-		log_warn("%s: {client_addr} [%s] is not the connected client [%s]: "
+		log_warning("%s: {client_addr} [%s] is not the connected client [%s]: "
 		    "no relay trust by address", qid(ctx), log_clean(mm, sizeof(mm),
 		    r->client_macro), r->client);
 	if (r->error != NULL)

@@ -82,6 +82,7 @@ log_emit(int pri, int errnum, const char *fmt, va_list ap)
 
 LOG_FN(log_err, LOG_ERR, 0)
 LOG_FN(log_warn, LOG_WARNING, 1)
+LOG_FN(log_warning, LOG_WARNING, 0)
 LOG_FN(log_notice, LOG_NOTICE, 0)
 LOG_FN(log_info, LOG_INFO, 0)
 LOG_FN(log_debug, LOG_DEBUG, 0)

@@ -21,6 +21,8 @@ void log_setup(bool to_stderr, bool use_syslog, int facility, int level);
 void log_err(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* log_warn: like log_err at LOG_WARNING, with ": strerror(errno)" appended. */
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* log_warning: a risk the postmaster should know of, at LOG_WARNING, no errno. */
+void log_warning(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* log_notice: start, stop, reload. */
 void log_notice(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* log_info: the one line per trusted message. */

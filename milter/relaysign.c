@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -217,18 +218,45 @@ drop_privileges(const char *spec)
 	return 0;
 }
 
-/* write_pidfile: PidFile, written after the fork. */
+/*
+ * pidfile_lock: opens and locks PidFile before anything else is touched
+ * (the socket included), so a second relaysign refuses clearly instead of
+ * taking over a running one's socket and PID file.  The lock is held by
+ * the open file description, which daemon(3)'s child inherits; it goes
+ * with the process.  Returns the descriptor, or -1 with the reason said.
+ */
 static int
-write_pidfile(const char *path)
+pidfile_lock(const char *path)
 {
-	FILE *fp = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+	struct stat st;
 
-	if (fp == NULL) {
-		log_warn("PidFile %s", path);
+	if (fd == -1) {
+		fprintf(stderr, "relaysign: PidFile %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	fprintf(fp, "%ld\n", (long)getpid());
-	if (fclose(fp) != 0) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "relaysign: PidFile %s: not a regular file\n", path);
+		close(fd);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		fprintf(stderr, "relaysign: PidFile %s is locked: another relaysign is running "
+		    "(or still stopping); not started\n", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* pidfile_write: our pid into the locked PidFile, after the fork. */
+static int
+pidfile_write(int fd, const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
 		log_warn("PidFile %s", path);
 		return -1;
 	}
@@ -284,6 +312,8 @@ reload(const struct conf *old)
 		log_notice("reload: UserID changed; it takes effect at restart");
 	log_setup(log_to_stderr(conf), conf->syslog, conf->syslog_facility, conf->log_level);
 	log_notice("reloaded %s: %zu keys", conf->path, keytable_nkeys(conf->keys));
+	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
+		log_warning("%s", *w);
 	state_replace(conf);
 }
 
@@ -299,6 +329,7 @@ main(int argc, char **argv)
 	int ch, milter_rc = -1, status = 0;
 	bool stopping = false;
 	char *pid_file = NULL;
+	int pid_fd = -1;
 
 	SPF_warning_handler = spf_log;
 	SPF_info_handler = spf_log;
@@ -341,12 +372,19 @@ main(int argc, char **argv)
 		conf_free(conf);
 		return rc;
 	}
+	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
+		fprintf(stderr, "relaysign: warning: %s\n", *w);
 	if (check) {
-		printf("relaysign: %s: ok (%zu keys)\n", conf->path, keytable_nkeys(conf->keys));
+		size_t nk = keytable_nkeys(conf->keys);
+
+		printf("relaysign: %s: ok (%zu key%s)\n", conf->path, nk, nk == 1 ? "" : "s");
 		conf_free(conf);
 		return 0;
 	}
 
+	/* Before the socket: a running relaysign keeps its socket and PID file. */
+	if (conf->pid_file != NULL && (pid_fd = pidfile_lock(conf->pid_file)) == -1)
+		return 1;
 	if (smfi_register(*callbacks_desc()) != MI_SUCCESS ||
 	    smfi_setconn(conf->socket) != MI_SUCCESS) {
 		fprintf(stderr, "relaysign: cannot register with libmilter\n");
@@ -368,8 +406,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_setup(log_to_stderr(conf), conf->syslog, conf->syslog_facility, conf->log_level);
-	if (conf->pid_file != NULL)
-		(void)write_pidfile(conf->pid_file);
+	if (pid_fd != -1)
+		(void)pidfile_write(pid_fd, conf->pid_file);
 
 	if (pipe(sigpipe_fds) != 0) {
 		log_warn("pipe");
@@ -388,6 +426,8 @@ main(int argc, char **argv)
 	log_notice("starting: %s, Socket %s, %zu keys", conf->path, conf->socket,
 	    keytable_nkeys(conf->keys));
 	log_notice("%s", sign_lib_keyuse(conf->sign_lib));
+	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
+		log_warning("%s", *w);
 	/* A reload may free conf: keep the PidFile we wrote, to remove it at exit. */
 	if (conf->pid_file != NULL && (pid_file = strdup(conf->pid_file)) == NULL) {
 		log_err("out of memory");
@@ -436,6 +476,7 @@ main(int argc, char **argv)
 		}
 	}
 	pthread_join(tid, NULL);
+	/* Ours: it is locked by us (pidfile_lock), no other relaysign wrote it. */
 	if (pid_file != NULL)
 		(void)unlink(pid_file);
 	free(pid_file);

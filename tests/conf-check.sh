@@ -86,7 +86,7 @@ contains() {
 	return 1
 }
 
-set -- "$data"/bad-*.conf "$data"/good-*.conf
+set -- "$data"/bad-*.conf "$data"/good-*.conf "$data"/warn-*.conf
 echo "1..$#"
 for src in "$@"; do
 	name=$(basename "$src")
@@ -111,6 +111,18 @@ for src in "$@"; do
 		rc=$?
 		[ $rc -eq 0 ] && msg="$name: ok" ||
 		    msg="$name: exit $status, stdout: $out, stderr: $err"
+		tap $rc "$msg"
+		;;
+	warn-*)
+		# Legal but risky: accepted, with "warning: file:line: text" on stderr.
+		want=$(sed -n '1s/^# warn: //p' "$src")
+		wline=${want%%: *}
+		wtext=${want#*: }
+		[ $status -eq 0 ] && contains "$out" "relaysign: $file: ok" &&
+		    contains "$err" "relaysign: warning: $file:$wline: $wtext"
+		rc=$?
+		[ $rc -eq 0 ] && msg="$name: ok, warns at line $wline: $wtext" ||
+		    msg="$name: exit $status, wants a warning at line $wline ($wtext), stderr: $err"
 		tap $rc "$msg"
 		;;
 	bad-*)

@@ -66,7 +66,7 @@ TAG=$$.$RANDOM
 STOP_STATUS=none
 STOP_SECS=0
 
-tap_plan 30
+tap_plan 32
 
 # --- the user, in this namespace only ------------------------------------------------
 uid=""
@@ -213,6 +213,32 @@ pidfile_ok() {
 	[ "$(cat "$PIDF")" = "$1" ] || { echo "$PIDF holds '$(cat "$PIDF")', want $1"; return 1; }
 }
 tap_check "(a) PidFile $PIDF holds the pid" pidfile_ok "$PID_A"
+
+# A restart done in a hurry: a second relaysign must not take over the
+# running one's socket or PID file; it refuses, naming the lock.
+second_refused() {
+	local out rc
+	out=$(timeout 20 "$RELAYSIGN" -f -c "$CONF" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	[ "$rc" = 1 ] || { echo "exit status $rc, want 1"; return 1; }
+	printf '%s\n' "$out" | grep -q "PidFile $PIDF is locked" || { echo "does not name the lock"; return 1; }
+	pidfile_ok "$PID_A" && kill -0 "$PID_A"
+}
+tap_check "(a) a second relaysign with the same PidFile refuses; the first keeps its PID file" \
+	second_refused
+nodir_refused() {
+	local out rc
+	mkconf "$T/nodir.conf" s1 "$K/k1.key" no "$T/no/such/dir/relaysign.pid"
+	out=$(timeout 20 "$RELAYSIGN" -f -c "$T/nodir.conf" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	[ "$rc" = 1 ] || { echo "exit status $rc, want 1"; return 1; }
+	printf '%s\n' "$out" | grep -q "PidFile $T/no/such/dir/relaysign.pid: No such file" ||
+		{ echo "does not name the PidFile and the reason"; return 1; }
+}
+tap_check "(a) a PidFile in a missing directory: relaysign refuses to start, naming it" \
+	nodir_refused
 
 send a1
 tap_check "(a) the socket works: a message through Postfix is signed (s1) and verifies" signed_by s1
