@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "file.h"
 #include "util.h"
 
 #ifndef LOCALSTATEDIR
@@ -1210,47 +1211,7 @@ fail:
 static int
 read_file(const char *path, char **buf_r, size_t *len_r, char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) == -1)
-		return util_seterr(err, errlen, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1) {
-		util_seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		util_seterr(err, errlen, "%s: not a regular file", path);
-		goto fail;
-	}
-	/* One byte more than allowed, to see a file that is too large. */
-	if ((buf = malloc(CONF_FILE_MAX + 1)) == NULL) {
-		util_seterr(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	while (len < CONF_FILE_MAX + 1) {
-		r = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			util_seterr(err, errlen, "%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	(void)close(fd);
-	*buf_r = buf;
-	*len_r = len;
-	return 0;
-fail:
-	free(buf);
-	(void)close(fd);
-	return -1;
+	return file_read(path, CONF_FILE_MAX, buf_r, len_r, NULL, err, errlen);
 }
 
 /* conf_load: path read, parsed and finished. */

@@ -31,6 +31,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "file.h"
 #include "key.h"
 #include "util.h"
 
@@ -67,77 +68,31 @@ ssl_reason(void)
 }
 
 /*
- * read_key_file: reads file into an allocated NUL-terminated buffer after
- * the type, mode and size checks.  Returns 0, or -1 with the reason.
+ * read_key_file: file_read within KEY_FILE_MAX, then the key's own checks:
+ * no access for group or others, not empty.  Returns 0, or -1 with the
+ * reason.
  */
 static int
 read_key_file(const char *file, unsigned char **buf_r, size_t *len_r, char *err,
     size_t errlen)
 {
 	struct stat st;
-	unsigned char *buf;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	char *buf;
+	size_t len;
 
-	/* O_NONBLOCK: a FIFO put where the key should be must not hang us. */
-	fd = open(file, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
-		return util_seterr(err, errlen, "%s: %s", file, strerror(errno));
-	if (fstat(fd, &st) == -1) {
-		int e = errno;
-
-		(void)close(fd);
-		return util_seterr(err, errlen, "%s: %s", file, strerror(e));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)close(fd);
-		return util_seterr(err, errlen, "%s: not a regular file", file);
-	}
+	if (file_read(file, KEY_FILE_MAX, &buf, &len, &st, err, errlen) == -1)
+		return -1;
 	if ((st.st_mode & 077) != 0) {
-		(void)close(fd);
+		file_free(buf, len);
 		return util_seterr(err, errlen, "%s: %s by group or others (mode %04o); chmod 600 it",
 		    file, (st.st_mode & 044) != 0 ? "readable" : "writable or executable",
 		    (unsigned)(st.st_mode & 07777));
 	}
-	if (st.st_size == 0) {
-		(void)close(fd);
+	if (len == 0) {
+		file_free(buf, len);
 		return util_seterr(err, errlen, "%s: empty file", file);
 	}
-	if (st.st_size > KEY_FILE_MAX) {
-		(void)close(fd);
-		return util_seterr(err, errlen, "%s: larger than %d bytes, not a key", file,
-		    KEY_FILE_MAX);
-	}
-	/* One byte spare to notice a file that grew since fstat. */
-	if ((buf = malloc((size_t)KEY_FILE_MAX + 2)) == NULL) {
-		(void)close(fd);
-		return util_seterr(err, errlen, "%s: out of memory", file);
-	}
-	while (len <= KEY_FILE_MAX) {
-		n = read(fd, buf + len, (size_t)KEY_FILE_MAX + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			int e = errno;
-
-			OPENSSL_cleanse(buf, len);
-			free(buf);
-			(void)close(fd);
-			return util_seterr(err, errlen, "%s: %s", file, strerror(e));
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	(void)close(fd);
-	if (len > KEY_FILE_MAX || len == 0) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-		return util_seterr(err, errlen, "%s: changed while being read", file);
-	}
-	buf[len] = '\0';
-	*buf_r = buf;
+	*buf_r = (unsigned char *)buf;
 	*len_r = len;
 	return 0;
 }

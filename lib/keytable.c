@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "keytable.h"
 #include "util.h"
 
@@ -674,61 +675,11 @@ strip_prefix(const char *path)
 	return path;
 }
 
-/* read_table: reads a whole table file into an allocated buffer. */
+/* read_table: a whole table file, within KEYTABLE_FILE_MAX. */
 static int
 read_table(const char *path, char **buf_r, size_t *len_r, char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) == -1)
-		return util_seterr(err, errlen, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1) {
-		int e = errno;
-
-		(void)close(fd);
-		return util_seterr(err, errlen, "%s: %s", path, strerror(e));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)close(fd);
-		return util_seterr(err, errlen, "%s: not a regular file", path);
-	}
-	if (st.st_size > KEYTABLE_FILE_MAX) {
-		(void)close(fd);
-		return util_seterr(err, errlen, "%s: larger than %d bytes", path,
-		    KEYTABLE_FILE_MAX);
-	}
-	if ((buf = malloc((size_t)KEYTABLE_FILE_MAX + 1)) == NULL) {
-		(void)close(fd);
-		return util_seterr(err, errlen, "%s: out of memory", path);
-	}
-	while (len <= KEYTABLE_FILE_MAX) {
-		n = read(fd, buf + len, (size_t)KEYTABLE_FILE_MAX + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			int e = errno;
-
-			free(buf);
-			(void)close(fd);
-			return util_seterr(err, errlen, "%s: %s", path, strerror(e));
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	(void)close(fd);
-	if (len > KEYTABLE_FILE_MAX) {
-		free(buf);
-		return util_seterr(err, errlen, "%s: larger than %d bytes", path,
-		    KEYTABLE_FILE_MAX);
-	}
-	*buf_r = buf;
-	*len_r = len;
-	return 0;
+	return file_read(path, KEYTABLE_FILE_MAX, buf_r, len_r, NULL, err, errlen);
 }
 
 /* load_from_disk: the keytable_loader of keytable_load_files. */

@@ -87,7 +87,7 @@ contains() {
 }
 
 set -- "$data"/bad-*.conf "$data"/good-*.conf "$data"/warn-*.conf
-echo "1..$#"
+echo "1..$(($# + 2))"
 for src in "$@"; do
 	name=$(basename "$src")
 	file=$src
@@ -146,4 +146,16 @@ for src in "$@"; do
 		;;
 	esac
 done
+# A FIFO where the configuration or a key should be: refused at once, not
+# waited on (start-up and SIGHUP would hang on a FIFO with no writer).
+mkfifo "$tmp/fifo.conf" "$keys/fifo.key" || exit 1
+out=$(timeout 10 "$bin" -n -c "$tmp/fifo.conf" 2>&1)
+status=$?
+[ $status -eq 1 ] && contains "$out" "$tmp/fifo.conf: not a regular file"
+tap $? "a FIFO as the configuration: exit 1 at once, not a regular file (exit $status: $out)"
+printf 'Domain library.example.edu\nSelector s\nKeyFile %s\n' "$keys/fifo.key" > "$tmp/fifokey.conf"
+out=$(timeout 10 "$bin" -n -c "$tmp/fifokey.conf" 2>&1)
+status=$?
+[ $status -eq 1 ] && contains "$out" "$keys/fifo.key: not a regular file"
+tap $? "a FIFO as a key file: exit 1 at once, not a regular file (exit $status: $out)"
 exit $fail
