@@ -1256,6 +1256,18 @@ conf_load_builtin(struct conf **conf_r, char *err, size_t errlen)
 	return 0;
 }
 
+/* conf_facility_name: SyslogFacility's word for facility. */
+const char *
+conf_facility_name(int facility)
+{
+	size_t i;
+
+	for (i = 0; facility_words[i] != NULL; i++)
+		if (facility_values[i] == facility)
+			return facility_words[i];
+	return "unknown";
+}
+
 /* conf_free: everything the configuration owns. */
 void
 conf_free(struct conf *conf)

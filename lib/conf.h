@@ -117,6 +117,8 @@ const char *conf_builtin_text(void);
 /* conf_load_builtin: conf_parse of conf_builtin_text, then conf_finish. */
 int conf_load_builtin(struct conf **conf_r, char *err, size_t errlen);
 
+/* conf_facility_name: "mail", "local0", ... for a SyslogFacility value. */
+const char *conf_facility_name(int facility);
 /* conf_free: conf_free(NULL) is a no-op. */
 void conf_free(struct conf *conf);
 

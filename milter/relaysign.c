@@ -67,6 +67,34 @@ log_to_stderr(const struct conf *conf)
 }
 
 /*
+ * announce_logs: before detaching, say where the log lines will go, and
+ * warn when they would be lost: syslog(3) drops lines silently when no
+ * syslog daemon listens on /dev/log, and Background yes closes the
+ * standard error that Syslog no writes to.
+ */
+static void
+announce_logs(const struct conf *conf)
+{
+	struct stat st;
+
+	if (log_to_stderr(conf)) {
+		if (!foreground && conf->background)
+			fprintf(stderr, "relaysign: warning: %s: Syslog no with Background yes: "
+			    "log lines go to standard error, which relaysign closes when it "
+			    "detaches; they are lost (use Syslog yes, or -f)\n", conf->path);
+		return;
+	}
+	if (stat("/dev/log", &st) == -1 || !S_ISSOCK(st.st_mode))
+		fprintf(stderr, "relaysign: warning: /dev/log is missing: no syslog daemon "
+		    "listens, so every log line (one per message) is lost; start "
+		    "systemd-journald or rsyslog, or run relaysign -f\n");
+	if (!foreground && conf->background)
+		fprintf(stderr, "relaysign: logging to syslog, facility %s, as \"relaysign\" "
+		    "(journalctl -t relaysign; with rsyslog also /var/log/mail.log)\n",
+		    conf_facility_name(conf->syslog_facility));
+}
+
+/*
  * usage: the synopsis of relaysign(8); on standard output with status 0
  * when asked for (-h), else on standard error with status 1.
  */
@@ -310,11 +338,16 @@ reload(const struct conf *old)
 	if ((conf->user_id == NULL) != (old->user_id == NULL) ||
 	    (conf->user_id != NULL && strcmp(conf->user_id, old->user_id) != 0))
 		log_notice("reload: UserID changed; it takes effect at restart");
+	if (state_replace(conf) != 0) {
+		log_err("reload failed, keeping the configuration in force: out of memory");
+		conf_free(conf);
+		return;
+	}
+	/* conf is in force now; only this thread replaces it, so it stays valid here. */
 	log_setup(log_to_stderr(conf), conf->syslog, conf->syslog_facility, conf->log_level);
 	log_notice("reloaded %s: %zu keys", conf->path, keytable_nkeys(conf->keys));
 	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
 		log_warning("%s", *w);
-	state_replace(conf);
 }
 
 int
@@ -401,6 +434,7 @@ main(int argc, char **argv)
 	if (conf->user_id != NULL && drop_privileges(conf->user_id) != 0)
 		return 1;
 
+	announce_logs(conf);
 	if (!foreground && conf->background && daemon(0, 0) != 0) {
 		fprintf(stderr, "relaysign: daemon: %s\n", strerror(errno));
 		return 1;
@@ -425,7 +459,8 @@ main(int argc, char **argv)
 
 	log_notice("starting: %s, Socket %s, %zu keys", conf->path, conf->socket,
 	    keytable_nkeys(conf->keys));
-	log_notice("%s", sign_lib_keyuse(conf->sign_lib));
+	/* How libopendkim gets its keys: for whoever debugs, not every start's log. */
+	log_debug("%s", sign_lib_keyuse(conf->sign_lib));
 	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
 		log_warning("%s", *w);
 	/* A reload may free conf: keep the PidFile we wrote, to remove it at exit. */
@@ -433,7 +468,10 @@ main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
-	state_init(conf);
+	if (state_init(conf) != 0) {
+		log_err("out of memory");
+		return 1;
+	}
 	if (pthread_create(&tid, NULL, milter_thread, &milter_rc) != 0) {
 		log_err("cannot start the milter thread");
 		return 1;

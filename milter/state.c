@@ -21,14 +21,14 @@ static struct holder *current;
 static struct holder *retired;
 static size_t inflight;		/* references taken by state_acquire, not yet released */
 
-/* holder_new: wraps conf; aborts on out of memory at start, where nothing is lost. */
+/* holder_new: wraps conf; NULL when out of memory. */
 static struct holder *
 holder_new(struct conf *conf)
 {
 	struct holder *h = calloc(1, sizeof(*h));
 
 	if (h == NULL)
-		abort();
+		return NULL;
 	h->conf = conf;
 	h->refs = 1;
 	return h;
@@ -52,12 +52,17 @@ holder_drop(struct holder *h)
 }
 
 /* state_init: installs the first configuration. */
-void
+int
 state_init(struct conf *conf)
 {
+	struct holder *h = holder_new(conf);
+
+	if (h == NULL)
+		return -1;
 	pthread_mutex_lock(&state_lock);
-	current = holder_new(conf);
+	current = h;
 	pthread_mutex_unlock(&state_lock);
+	return 0;
 }
 
 /* state_acquire: the configuration in force, referenced; NULL once shut down. */
@@ -113,11 +118,13 @@ state_inflight(void)
 }
 
 /* state_replace: installs a new configuration, retiring the old one. */
-void
+int
 state_replace(struct conf *conf)
 {
 	struct holder *h = holder_new(conf), *old;
 
+	if (h == NULL)
+		return -1;	/* the old configuration stays in force */
 	pthread_mutex_lock(&state_lock);
 	old = current;
 	current = h;
@@ -127,6 +134,7 @@ state_replace(struct conf *conf)
 		holder_drop(old);
 	}
 	pthread_mutex_unlock(&state_lock);
+	return 0;
 }
 
 /* state_shutdown: drops the configuration in force. */

@@ -11,8 +11,8 @@
 
 #include "conf.h"
 
-/* state_init: installs the first configuration (taken over). */
-void state_init(struct conf *conf);
+/* state_init: installs the first configuration (taken over); -1 when out of memory. */
+int state_init(struct conf *conf);
 
 /* state_acquire: the configuration in force, with a reference the caller
  * releases; NULL after state_shutdown. */
@@ -23,9 +23,10 @@ void state_release(const struct conf *conf);
 
 /*
  * state_replace: installs conf (taken over) as the configuration in force;
- * the old one is freed when its last message ends.
+ * the old one is freed when its last message ends.  Returns 0, or -1 when
+ * out of memory: then nothing changed and conf is still the caller's.
  */
-void state_replace(struct conf *conf);
+int state_replace(struct conf *conf);
 
 /*
  * state_shutdown: drops the configuration in force: from now on

@@ -66,7 +66,7 @@ TAG=$$.$RANDOM
 STOP_STATUS=none
 STOP_SECS=0
 
-tap_plan 32
+tap_plan 33
 
 # --- the user, in this namespace only ------------------------------------------------
 uid=""
@@ -472,9 +472,12 @@ if [ -s "$BG_PIDF" ]; then BG_PIDNOW=1; else BG_PIDNOW=0; fi
 parent_ok() {
 	[ "$BG_RC" = 0 ] || { echo "exit status $BG_RC: $(cat "$T/bg.out")"; return 1; }
 	[ "$BG_LISTEN" = 1 ] || { echo "nothing listened on 8891 when the parent exited"; return 1; }
-	[ ! -s "$T/bg.out" ] || { echo "output: $(cat "$T/bg.out")"; return 1; }
+	# Syslog no + Background yes: the one thing to say is that the log is lost.
+	[ "$(wc -l <"$T/bg.out")" = 1 ] &&
+		grep -q "warning: $CONF: Syslog no with Background yes: .* they are lost" "$T/bg.out" ||
+		{ echo "output: $(cat "$T/bg.out")"; return 1; }
 }
-tap_check "(e) Background yes: the parent exits 0, silently, with the socket already listening" parent_ok
+tap_check "(e) Background yes: the parent exits 0 with the socket already listening, warning that Syslog no loses the log" parent_ok
 BG_PID=""
 for ((i = 0; i < 50; i++)); do
 	[ -s "$BG_PIDF" ] && break
@@ -514,6 +517,27 @@ bg_gone() {
 }
 tap_check "(e) SIGTERM: the daemon exits within 10 s (${BG_MS} ms)" bg_gone
 tap_check "(e) PidFile removed at exit" pidfile_gone "$BG_PIDF"
+
+# === (f) Syslog yes: where the log goes, and a missing /dev/log said aloud ===========
+mkconf "$CONF" s1 "$K/k1.key" no "$RUN/f.pid"
+sed -i 's/^Syslog .*/Syslog yes/' "$CONF"
+wait_port_free 8891 15
+start_bg f 8891 "$RELAYSIGN" -c "$CONF"
+PID_F=$(rs_pid_of f)
+devlog_said() {
+	if [ -S /dev/log ]; then
+		! grep -q "/dev/log is missing" "$T/f.log" || { cat "$T/f.log"; return 1; }
+	else
+		grep -q "warning: /dev/log is missing: no syslog daemon listens" "$T/f.log" ||
+			{ echo "no warning: $(cat "$T/f.log")"; return 1; }
+	fi
+}
+tap_check "(f) Syslog yes: a missing /dev/log is warned about on standard error at start ($( [ -S /dev/log ] && echo present || echo missing) here)" devlog_said
+[ -n "$PID_F" ] && kill -TERM "$PID_F" 2>/dev/null
+for ((i = 0; i < 100; i++)); do
+	[ -n "$PID_F" ] && kill -0 "$PID_F" 2>/dev/null || break
+	sleep 0.1
+done
 bg_sanitizer() {
 	local f
 	for f in "$RUN"/asan-bg* "$RUN"/ubsan-bg*; do
