@@ -123,8 +123,17 @@ rs_sandbox() {
 	[ "$(id -u)" = 0 ] || rs_die "must run as root (it creates namespaces and runs Postfix)"
 	command -v unshare >/dev/null || rs_die "unshare not found (apt-get install util-linux)"
 	command -v ip >/dev/null || rs_die "ip not found (apt-get install iproute2)"
-	if ! unshare --mount --net --pid --fork --mount-proc true 2>/dev/null; then
-		rs_die "cannot create mount/net/pid namespaces (unshare failed; needs root with CAP_SYS_ADMIN, not a restricted container)"
+	local why
+	if ! why=$(unshare --mount --net --pid --fork --mount-proc true 2>&1); then
+		# unshare's own words first; then what they usually mean.
+		case $why in
+		*propagation*)
+			rs_die "cannot create private namespaces: $why -- / is not a mount point (a plain chroot?); make the chroot's root one before entering it: mount --rbind DIR DIR (container runtimes do so)" ;;
+		*"Operation not permitted"*)
+			rs_die "cannot create private namespaces: $why -- needs root with CAP_SYS_ADMIN (a restricted container?)" ;;
+		*)
+			rs_die "cannot create private namespaces: ${why:-unshare failed with no message}" ;;
+		esac
 	fi
 	export RS_IN_SANDBOX=1 top_srcdir top_builddir
 	# Not `exec unshare`: with --fork, unshare blocks SIGINT/SIGTERM in itself
