@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dnsname.h"
 #include "file.h"
 #include "util.h"
 
@@ -332,56 +333,6 @@ suggest(const char *w)
 	return best;
 }
 
-/* is_ldh_name: RFC 5321 4.1.2 sub-domain *("." sub-domain); why_r says what is wrong. */
-static bool
-is_ldh_name(const char *s, size_t min_labels, const char **why_r)
-{
-	size_t labels = 0, len = strlen(s);
-	const char *p = s;
-
-	if (len == 0 || len > 253) {
-		*why_r = "is not 1 to 253 characters long";
-		return false;
-	}
-	for (;;) {
-		size_t n = strcspn(p, ".");
-		size_t i;
-
-		if (n == 0 || n > 63) {
-			*why_r = "has a label that is empty or longer than 63 characters";
-			return false;
-		}
-		for (i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)p[i];
-
-			if (c == '*') {
-				*why_r = "has a wildcard";
-				return false;
-			}
-			if (c >= 0x80) {
-				*why_r = "is not ASCII: write the A-label (xn--) form";
-				return false;
-			}
-			if (!isalnum(c) && c != '-') {
-				*why_r = "has a character other than letters, digits, '-' and '.'";
-				return false;
-			}
-		}
-		if (p[0] == '-' || p[n - 1] == '-') {
-			*why_r = "has a label that starts or ends with '-'";
-			return false;
-		}
-		labels++;
-		if (p[n] == '\0')
-			break;
-		p += n + 1;
-	}
-	if (labels < min_labels) {
-		*why_r = "is not a fully qualified domain (RFC 6376 3.5 d=)";
-		return false;
-	}
-	return true;
-}
 
 /* is_token: RFC 2045 5.1 token, the form of an RFC 8601 2.5 authserv-id here. */
 static bool
@@ -433,7 +384,7 @@ is_host(int af, const char *s)
 
 	if (inet_pton(af, s, addr) == 1)
 		return true;
-	return is_ldh_name(s, 1, &why);
+	return dnsname_ok(s, 1, &why);
 }
 
 /*
@@ -688,13 +639,13 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 		return push_list(p, &c->relay_auth_users, w, n, false);
 	case OPT_DOMAIN:
 		for (i = 0; i < n; i++)
-			if (!is_ldh_name(w[i], 2, &why))
+			if (!dnsname_ok(w[i], 2, &why))
 				return parse_err(p, "Domain %s %s", quote(q, sizeof(q), w[i]), why);
 		return push_list(p, &c->domains, w, n, true);
 	case OPT_SELECTOR:
 		/* RFC 6376 3.1: selector = sub-domain *("." sub-domain). */
 		for (i = 0; i < n; i++)
-			if (!is_ldh_name(w[i], 1, &why))
+			if (!dnsname_ok(w[i], 1, &why))
 				return parse_err(p, "Selector %s %s", quote(q, sizeof(q), w[i]),
 				    why);
 		return push_list(p, &c->selectors, w, n, false);
@@ -753,7 +704,7 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 	case OPT_RELAY_SPF_NAMES:
 	case OPT_ORGANIZATIONAL_DOMAINS:
 		for (i = 0; i < n; i++)
-			if (!is_ldh_name(w[i], 2, &why))
+			if (!dnsname_ok(w[i], 2, &why))
 				return parse_err(p, "%s %s %s", o->name, quote(q, sizeof(q), w[i]),
 				    why);
 		return push_list(p, opt == OPT_RELAY_SPF_NAMES ? &c->relay_spf_names :

@@ -31,6 +31,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "dnsname.h"
 #include "file.h"
 #include "key.h"
 #include "util.h"
@@ -38,11 +39,13 @@
 /* RFC 1035 2.3.4: a name is at most 255 octets on the wire, 253 as text. */
 #define KEY_NAME_MAX 253
 
-/* key_name_ok: true if s can go into d= or s= (RFC 6376 3.5) unescaped. */
+/* key_name_ok: true if s can go into d= or s= (RFC 6376 3.5): dnsname.h's rule. */
 static bool
 key_name_ok(const char *s)
 {
-	return util_dkim_name_ok(s, KEY_NAME_MAX);
+	const char *why;
+
+	return strlen(s) <= KEY_NAME_MAX && dnsname_ok(s, 1, &why);
 }
 
 /* no_passphrase: PEM password callback that refuses encrypted keys. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "dnsname.h"
 #include "keytable.h"
 #include "util.h"
 
@@ -375,11 +376,13 @@ next_word(char **s)
 	return w;
 }
 
-/* selector_ok: RFC 6376 3.1: selector = sub-domain *("." sub-domain). */
+/* selector_ok: RFC 6376 3.1: selector = sub-domain *("." sub-domain), dnsname.h's rule. */
 static bool
 selector_ok(const char *s)
 {
-	return util_dkim_name_ok(s, KEYTABLE_NAME_MAX);
+	const char *why;
+
+	return strlen(s) <= KEYTABLE_NAME_MAX && dnsname_ok(s, 1, &why);
 }
 
 /*

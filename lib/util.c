@@ -55,26 +55,6 @@ util_strndup_lower(const char *s, size_t len)
 	return p;
 }
 
-/* util_dkim_name_ok: s fits a DKIM d= or s= tag unescaped. */
-bool
-util_dkim_name_ok(const char *s, size_t maxlen)
-{
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > maxlen || s[0] == '.' || s[len - 1] == '.')
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-			return false;
-		if (c == '.' && s[i + 1] == '.')
-			return false;
-	}
-	return true;
-}
-
 /* strv_free: frees every string and the array. */
 void
 strv_free(char **v)

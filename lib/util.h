@@ -22,13 +22,6 @@ size_t util_strlcpy(char *dst, const char *src, size_t size);
 /* util_strndup_lower: returns an allocated lowercase copy of s[0..len), or NULL. */
 char *util_strndup_lower(const char *s, size_t len);
 
-/*
- * util_dkim_name_ok: true if s (at most maxlen characters) can stand in a
- * DKIM d= or s= tag unescaped (RFC 6376 3.5): letters, digits, '-', '.',
- * and '_' which some selectors carry; no empty label.  Never ';', '=' or
- * space, which would change the tag list of the signature.
- */
-bool util_dkim_name_ok(const char *s, size_t maxlen);
 
 /*
  * A strv is a NULL-terminated array of allocated strings.

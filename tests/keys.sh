@@ -51,7 +51,7 @@ T=$RS_TMP
 K=$T/keys
 mkdir -m 0700 "$K" || rs_die "mkdir $K"
 
-tap_plan 33
+tap_plan 34
 
 # keygen NAME ARGS...: relaysign-keygen ARGS with umask 000 (the file must
 # still be 0600); stdout in $T/NAME.out, stderr in $T/NAME.err.
@@ -169,6 +169,12 @@ tap_check "keygen: refuses to overwrite an existing key, naming it" \
 	expect_fail "$T/again.out" "$K/alma2026.key: already exists" \
 	"$KEYGEN" -d "$K" -s alma2026 "$DOMAIN"
 tap_check "keygen: the existing key is unchanged" cmp "$K/alma2026.key" "$T/alma2026.key.orig"
+# One selector rule (lib/dnsname.c): what keygen makes, relaysign -n takes,
+# and what relaysign -n refuses, keygen refuses first, in the same words.
+tap_check "keygen: -s alma_2026 is refused as relaysign.conf refuses it, and writes nothing" \
+	sh -c '! "$1" -d "$2" -s alma_2026 "$3" >"$4/under.out" 2>&1 &&
+		grep -q "selector \"alma_2026\" has a character other than letters, digits" "$4/under.out" &&
+		[ ! -e "$2/alma_2026.key" ]' sh "$KEYGEN" "$K" "$DOMAIN" "$T"
 
 # --- a wrong key: decoy's record published under wrong2026's name ------------
 keygen wrong2026 -d "$K" -s wrong2026 "$DOMAIN" || rs_die "keygen wrong2026: $(cat "$T/wrong2026.err")"

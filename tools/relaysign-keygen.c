@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "dnsname.h"
 #include "key.h"
 #include "util.h"
 
@@ -72,52 +73,6 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-/*
- * dns_name_ok: true if s is a host name or selector relaysign can use:
- * labels of letters, digits, '-' and '_' (RFC 6376 3.1 selectors may have
- * several labels), none empty or longer than 63.  Returns false with the
- * reason in why.
- */
-static bool
-dns_name_ok(const char *s, char *why, size_t whylen)
-{
-	size_t i, label = 0, len = strlen(s);
-
-	if (len == 0) {
-		util_seterr(why, whylen, "empty");
-		return false;
-	}
-	if (len > KEYGEN_NAME_MAX) {
-		util_seterr(why, whylen, "longer than %d characters", KEYGEN_NAME_MAX);
-		return false;
-	}
-	for (i = 0; i <= len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '.' || c == '\0') {
-			if (label == 0) {
-				util_seterr(why, whylen,
-				    "has an empty label (a leading, trailing or doubled '.')");
-				return false;
-			}
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_')) {
-			util_seterr(why, whylen,
-			    "holds '%c'; use letters, digits, '-', '_' and '.' (IDNs as A-labels, "
-			    "xn--...)", c >= 0x20 && c < 0x7f ? c : '?');
-			return false;
-		}
-		if (++label > KEYGEN_LABEL_MAX) {
-			util_seterr(why, whylen, "has a label longer than %d characters",
-			    KEYGEN_LABEL_MAX);
-			return false;
-		}
-	}
-	return true;
-}
 
 /* pkcs8_pem: the unencrypted PKCS#8 PEM of pkey in a secure-memory BIO. */
 static BIO *
@@ -211,7 +166,8 @@ main(int argc, char **argv)
 {
 	const char *alg = "rsa", *dir = ".", *selector = NULL, *ktype;
 	char absdir[PATH_MAX], path[PATH_MAX + 256], name[KEYGEN_NAME_MAX + 64];
-	char err[1024], why[256], head[64], *domain, *b64, *end;
+	char err[1024], head[64], *domain, *b64, *end;
+	const char *why;
 	unsigned long bits = 0;
 	bool rsa;
 	struct stat st;
@@ -273,11 +229,12 @@ main(int argc, char **argv)
 		len--;
 	if ((domain = util_strndup_lower(argv[optind], len)) == NULL)
 		die("out of memory");
-	if (!dns_name_ok(domain, why, sizeof(why)))
+	/* The same rule as relaysign.conf(5)'s Domain and Selector (lib/dnsname.c). */
+	if (!dnsname_ok(domain, 1, &why))
 		die("domain \"%s\" %s", argv[optind], why);
 	if (strchr(domain, '.') == NULL)
 		die("domain \"%s\": give the full domain, e.g. library.example.edu", domain);
-	if (!dns_name_ok(selector, why, sizeof(why)))
+	if (!dnsname_ok(selector, 1, &why))
 		die("selector \"%s\" %s", selector, why);
 	/* RFC 6376 3.6.2.1: the record's name is SELECTOR._domainkey.DOMAIN. */
 	if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", selector, domain) >
