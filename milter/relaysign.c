@@ -118,11 +118,15 @@ print_versions(void)
 {
 	unsigned int mmaj, mmin, mpl;
 	uint32_t dv = dkim_libversion();
+	int smaj, smin, spl;
 
 	(void)smfi_version(&mmaj, &mmin, &mpl);
 	printf("relaysign %s\n", PACKAGE_VERSION);
-	printf("  libmilter %u.%u.%u\n", mmaj, mmin, mpl);
+	/* smfi_version is libmilter's API version, not its package's. */
+	printf("  libmilter API %u.%u.%u\n", mmaj, mmin, mpl);
 	printf("  libopendkim %u.%u.%u\n", dv >> 24, (dv >> 16) & 0xff, (dv >> 8) & 0xff);
+	SPF_get_lib_version(&smaj, &smin, &spl);
+	printf("  libspf2 %d.%d.%d\n", smaj, smin, spl);
 	printf("  %s\n", OpenSSL_version(OPENSSL_VERSION));
 	printf("  libpsl %s\n", psl_get_version());
 	printf("  libidn2 %s\n", idn2_check_version(NULL));

@@ -46,8 +46,24 @@ if [ -x "$bin" ]; then
 	err=$("$bin" -Z 2>&1 >/dev/null)
 	[ "$st" = 1 ] && printf '%s\n' "$err" | grep -q '^usage: relaysign'
 	tap $? "relaysign -Z: usage on standard error, exit 1 (exit $st)"
+	# One version, set in configure.ac, shown by both programs.
+	version=$(sed -n 's/^AC_INIT(\[relaysign\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
+	[ -n "$version" ] && [ "$("$bin" -V | head -1)" = "relaysign $version" ]
+	tap $? "relaysign -V names the release, $version"
+	"$bin" -V | grep -q "^  libspf2 [0-9]" && "$bin" -V | grep -q "^  libopendkim [0-9]" &&
+		"$bin" -V | grep -q "^  libmilter API [0-9]" && "$bin" -V | grep -q "^  OpenSSL [0-9]"
+	tap $? "relaysign -V names libmilter, libopendkim, libspf2 and OpenSSL"
+	kg=${top_builddir:-$top_srcdir}/relaysign-keygen
+	[ "$("$kg" -V | head -1)" = "relaysign-keygen $version" ] &&
+		[ "$("$kg" --version | head -1)" = "relaysign-keygen $version" ]
+	tap $? "relaysign-keygen -V and --version name the release, $version"
+	"$kg" --help 2>/dev/null | grep -q "^usage: relaysign-keygen" && "$kg" -h >/dev/null 2>&1
+	tap $? "relaysign-keygen --help and -h: usage on standard output, exit 0"
+	"$kg" --nonsense >/dev/null 2>&1
+	[ $? = 1 ]
+	tap $? "relaysign-keygen with an unknown option exits 1"
 else
-	echo "# $bin not built: -h not tried"
+	echo "# $bin not built: -h, -V not tried"
 fi
 
 if command -v mandoc >/dev/null 2>&1; then

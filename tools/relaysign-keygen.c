@@ -11,7 +11,10 @@
  * tool makes is one relaysign accepts, and the printed p= comes from the
  * same code (key_public_b64) that relaysign -t compares against.
  */
+#include "config.h"
+
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -50,13 +53,23 @@
 
 static const char *progname = "relaysign-keygen";
 
-/* usage: the synopsis of relaysign-keygen(8); exits 1. */
+/*
+ * usage: the synopsis of relaysign-keygen(8); on standard output with
+ * status 0 when asked for (-h, --help), else on standard error with 1.
+ */
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: %s [-a rsa|ed25519] [-b bits] [-d dir] -s selector domain\n",
-	    progname);
-	exit(1);
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: %s [-a rsa|ed25519] [-b bits] [-d dir] -s selector domain\n"
+	    "  -a alg       rsa (default) or ed25519\n"
+	    "  -b bits      RSA key size, %d to %d (default %d)\n"
+	    "  -d dir       where to write SELECTOR.key (default: .)\n"
+	    "  -s selector  the key's selector (required)\n"
+	    "  -h, --help   print this help and exit\n"
+	    "  -V, --version  print the version and exit\n",
+	    progname, KEYGEN_RSA_MIN, KEYGEN_RSA_MAX, KEYGEN_RSA_DEFAULT);
+	exit(status);
 }
 
 /* die: prints "relaysign-keygen: message" to standard error; exits 1. */
@@ -178,7 +191,13 @@ main(int argc, char **argv)
 	size_t len;
 	int ch, rc;
 
-	while ((ch = getopt(argc, argv, "a:b:d:s:h")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((ch = getopt_long(argc, argv, "a:b:d:s:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			alg = optarg;
@@ -195,12 +214,19 @@ main(int argc, char **argv)
 		case 's':
 			selector = optarg;
 			break;
+		case 'h':
+			usage(0);
+			break;
+		case 'V':
+			printf("relaysign-keygen %s\n  %s\n", PACKAGE_VERSION,
+			    OpenSSL_version(OPENSSL_VERSION));
+			return 0;
 		default:
-			usage();
+			usage(1);
 		}
 	}
 	if (argc - optind != 1 || selector == NULL)
-		usage();
+		usage(1);
 
 	if (strcmp(alg, "rsa") == 0)
 		rsa = true;
