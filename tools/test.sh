@@ -44,7 +44,8 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
 
 status=0
-make -j2 check || status=$?
+# Everything: the quick loop (make check) and the long runs.
+make -j2 check-long || status=$?
 # Show every test's log on failure, so CI output says what went wrong.
 if [ $status -ne 0 ]; then
 	for f in $(find . -name '*.log' ! -name 'test-suite.log' ! -name config.log); do
@@ -53,6 +54,19 @@ if [ $status -ne 0 ]; then
 			cat "$f"
 		fi
 	done
+fi
+# The release tarball: made, built out of tree and checked (make check)
+# from it, installed and uninstalled, nothing left behind.  Its own
+# summary goes to distcheck.log; only a failure is shown.
+dstatus=0
+start=$(date +%s)
+make distcheck >distcheck.log 2>&1 || dstatus=$?
+if [ $dstatus -ne 0 ]; then
+	echo "==== make distcheck failed (exit $dstatus):"
+	tail -60 distcheck.log
+	status=1
+else
+	echo "test.sh: make distcheck passed in $(( $(date +%s) - start )) s ($(sed -n 's/^# PASS: *//p' distcheck.log | tail -1) tests from the tarball)"
 fi
 # A closing line CI can read.
 total=$(cat test-suite.log 2>/dev/null | sed -n 's/^# TOTAL: *//p' | head -1)
