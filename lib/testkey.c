@@ -614,11 +614,15 @@ out:
 	return 0;
 }
 
-/* testkey_run_keys: checks every key of kt, one line each, and a summary. */
+/*
+ * testkey_run_keys: checks every key of kt, one line each, and a summary
+ * that keeps apart the keys that do not match from those DNS could not
+ * answer for (not checked is not a mismatch).
+ */
 int
 testkey_run_keys(const struct keytable *kt, testkey_lookup *lookup, void *arg, FILE *out)
 {
-	size_t i, n = kt != NULL ? keytable_nkeys(kt) : 0, good = 0;
+	size_t i, n = kt != NULL ? keytable_nkeys(kt) : 0, good = 0, unchecked = 0;
 
 	if (n == 0) {
 		fprintf(out, "no keys configured: nothing to test\n");
@@ -627,19 +631,28 @@ testkey_run_keys(const struct keytable *kt, testkey_lookup *lookup, void *arg, F
 	for (i = 0; i < n; i++) {
 		const struct key *key = keytable_key(kt, i);
 		char *line = NULL;
+		enum testkey_result r = testkey_check(key, lookup, arg, &line);
 
-		if (testkey_check(key, lookup, arg, &line) == TESTKEY_MATCH)
+		if (r == TESTKEY_MATCH)
 			good++;
+		else if (r == TESTKEY_DNS_ERROR)
+			unchecked++;
 		fprintf(out, "%s\n", line != NULL ? line : "out of memory");
 		free(line);
 	}
-	if (good == n)
-		fprintf(out, "%zu of %zu keys match their DNS records\n", good, n);
-	else
-		fprintf(out, "%zu of %zu keys do not match their DNS records: fix the records "
+	if (good == n) {
+		fprintf(out, "%zu of %zu key%s\n", good, n,
+		    n == 1 ? " matches its DNS record" : "s match their DNS records");
+		return 0;
+	}
+	if (n - good - unchecked > 0)
+		fprintf(out, "%zu of %zu key%s not match their DNS records: fix the records "
 		    "above (changes take effect for receivers after the old record's TTL)\n",
-		    n - good, n);
-	return good == n ? 0 : 1;
+		    n - good - unchecked, n, n == 1 ? " does" : "s do");
+	if (unchecked > 0)
+		fprintf(out, "%zu of %zu key%s not be checked: DNS did not answer; try again\n",
+		    unchecked, n, n == 1 ? " could" : "s could");
+	return n - good - unchecked > 0 ? 1 : 2;
 }
 
 /* testkey_run: "relaysign -t". */

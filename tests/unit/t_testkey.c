@@ -424,6 +424,7 @@ test_run(void)
 	struct keytable *kt = keytable_new(), *empty = keytable_new();
 	struct fake match = { 0, { "v=DKIM1; p={A}", NULL }, "" };
 	struct fake none = { 0, { NULL }, "" };
+	struct fake dnserr = { -1, { NULL }, "" };
 	char err[256], *out = NULL;
 	int rc;
 
@@ -434,12 +435,16 @@ test_run(void)
 	}
 	rc = run_keys(kt, &match, &out);
 	ok(rc == 0 && strstr(out, ": match: ") != NULL &&
-	    strstr(out, "1 of 1 keys match their DNS records\n") != NULL,
+	    strstr(out, "1 of 1 key matches its DNS record\n") != NULL,
 	    "run: every key matches -> 0");
 	free(out);
 	rc = run_keys(kt, &none, &out);
 	ok(rc == 1 && strstr(out, "no record at") != NULL &&
-	    strstr(out, "1 of 1 keys do not match") != NULL, "run: no record -> 1");
+	    strstr(out, "1 of 1 key does not match") != NULL, "run: no record -> 1");
+	free(out);
+	rc = run_keys(kt, &dnserr, &out);
+	ok(rc == 2 && strstr(out, "1 of 1 key could not be checked: DNS did not answer") != NULL &&
+	    strstr(out, "not match") == NULL, "run: DNS error -> 2, not checked, not a mismatch");
 	free(out);
 	rc = run_keys(empty, &match, &out);
 	ok(rc == 1 && strstr(out, "no keys configured") != NULL, "run: no keys -> 1");
