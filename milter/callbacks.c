@@ -9,6 +9,7 @@
  * xxfi_close; it holds the configuration reference of the open message
  * (state_acquire at MAIL, state_release when the message ends).
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,31 @@ tempfail(SMFICTX *ctx, const char *why)
 	return SMFIS_TEMPFAIL;
 }
 
+/* The macros read at MAIL: queue id, SMTP AUTH login, client address. */
+#define MAIL_MACROS "i {auth_authen} {client_addr}"
+
+/*
+ * warn_no_symlist: the MTA cannot be asked for MAIL_MACROS; say so once,
+ * when a login is what trusts the vendor.
+ */
+static void
+warn_no_symlist(void)
+{
+	static atomic_bool said;
+	const struct conf *conf;
+
+	if (atomic_exchange(&said, true))
+		return;
+	if ((conf = state_acquire()) == NULL)
+		return;
+	if (conf->relay_auth_users != NULL)
+		log_warning("the MTA does not let relaysign ask for the {auth_authen} macro: "
+		    "with RelayAuthUsers, make sure it sends it at MAIL (Postfix: "
+		    "milter_mail_macros includes {auth_authen}; Sendmail: "
+		    "confMILTER_MACROS_ENVFROM), or the vendor's mail goes unsigned");
+	state_release(conf);
+}
+
 /* cb_negotiate: ask only for the stages and actions we use. */
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
@@ -116,10 +142,19 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 		    "(milter protocol 6 needed; Postfix: milter_protocol = 6)");
 		return SMFIS_REJECT;
 	}
-	*pf0 = want_actions;
+	*pf0 = want_actions | (f0 & SMFIF_SETSYMLIST);
 	*pf1 = (f1 & skip) | (f1 & want);
 	*pf2 = 0;
 	*pf3 = 0;
+	/*
+	 * Ask for the MAIL-stage macros we read, whatever the MTA's own list
+	 * says: a trimmed milter_mail_macros would otherwise leave the
+	 * vendor's login unseen and its mail silently unsigned.  Postfix and
+	 * Sendmail 8.14+ honour the request.
+	 */
+	if ((f0 & SMFIF_SETSYMLIST) == 0 ||
+	    smfi_setsymlist(ctx, SMFIM_ENVFROM, MAIL_MACROS) != MI_SUCCESS)
+		warn_no_symlist();
 
 	if ((c = conn_new(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;

@@ -51,7 +51,7 @@ LOG=$T/relaysign.log
 SINK=$T/sink
 MILTER_NAME=relaysign   # start_bg name of the milter process
 
-tap_plan 20
+tap_plan 23
 
 # --- keys, DNS ---------------------------------------------------------------
 mkdir -p "$T/keys" && chmod 0700 "$T/keys"
@@ -71,6 +71,7 @@ cat >"$T/relaysign.conf" <<EOF
 Socket              inet:8891@127.0.0.1
 AuthservID          $AUTHSERV
 RelayNetworks       192.0.2.0/24
+RelayAuthUsers      alma
 Domain              $DOMAIN
 Selector            rsa2026 ed2026
 KeyFile             $T/keys/rsa2026.key $T/keys/ed2026.key
@@ -306,7 +307,10 @@ send e 192.0.2.10 "Library <library@$DOMAIN>" \
 	--add-header "Authentication-Results: $AUTHSERV; x-relaysign=signed reason=\"forged by the test\"" \
 	--add-header "Authentication-Results: other.example; spf=pass smtp.mailfrom=exlibrisgroup.com" \
 	--add-header "Authentication-Results: (forged, comment first) $(echo "$AUTHSERV" | tr a-z A-Z); dkim=pass" \
-	--add-header "Authentication-Results: \"$AUTHSERV\" 1; spf=pass (forged, quoted id)"
+	--add-header "Authentication-Results: \"$AUTHSERV\" 1; spf=pass (forged, quoted id)" \
+	--add-header "Authentication-Results: $AUTHSERV dkim=pass (forged, no semicolon)" \
+	--add-header "Authentication-Results: $AUTHSERV, other.example; dkim=pass (forged, comma)" \
+	--add-header "Authentication-Results: $AUTHSERV.; dkim=pass (forged, trailing dot)"
 delivered "(e) trusted relay with forged Authentication-Results: delivered"
 forged_gone() {
 	our_ar "x-relaysign=signed" || return 1
@@ -323,8 +327,19 @@ foreign_kept() {
 	ar_by "$MSG" other.example | grep -q "spf=pass" ||
 		{ echo "the other.example Authentication-Results is gone"; return 1; }
 }
-check "(e) all three forged $AUTHSERV Authentication-Results removed, ours added" forged_gone
+check "(e) all six forged $AUTHSERV Authentication-Results removed, malformed ones too, ours added" forged_gone
 check "(e) foreign other.example Authentication-Results kept" foreign_kept
+
+# --- (f) a trimmed milter_mail_macros: relaysign asks for {auth_authen} itself ---------
+# A postmaster who trims Postfix's macro list must not silently lose the
+# vendor's login: relaysign requests the MAIL-stage macros it reads.
+postconf -c "$RS_POSTFIX_DIR" -e "milter_mail_macros = i" &&
+	postfix -c "$RS_POSTFIX_DIR" reload >/dev/null 2>&1
+sleep 1
+send f 203.0.113.7 "Library <library@$DOMAIN>" --xclient-login alma
+delivered "(f) milter_mail_macros = i, login alma from an untrusted address: delivered"
+check "(f) signed: relaysign asked Postfix for {auth_authen} itself" expect_two_sigs
+check "(f) our result names the login" our_ar "smtp.auth=alma"
 
 wait_queue_empty 20 >/dev/null 2>&1 || tap_diag "warning: Postfix queue not empty at the end"
 tap_done
