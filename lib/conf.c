@@ -56,6 +56,7 @@ enum conf_opt {
 	OPT_ON_BAD_FROM,
 	OPT_USER_ID,
 	OPT_PID_FILE,
+	OPT_UMASK,
 	OPT_BACKGROUND,
 	OPT_SYSLOG,
 	OPT_SYSLOG_FACILITY,
@@ -147,6 +148,7 @@ static const struct conf_option options[OPT_COUNT] = {
 	[OPT_ON_BAD_FROM] = { "OnBadFrom", CONF_ENUM, "tag", 0, 0, bad_from_words },
 	[OPT_USER_ID] = { "UserID", CONF_STRING, "", 0, 0, NULL },
 	[OPT_PID_FILE] = { "PidFile", CONF_PATH, "", 0, 0, NULL },
+	[OPT_UMASK] = { "UMask", CONF_MODE, "007", 0, 0777, NULL },
 	[OPT_BACKGROUND] = { "Background", CONF_BOOL, "yes", 0, 0, NULL },
 	[OPT_SYSLOG] = { "Syslog", CONF_BOOL, "yes", 0, 0, NULL },
 	[OPT_SYSLOG_FACILITY] = { "SyslogFacility", CONF_ENUM, "mail", 0, 0, facility_words },
@@ -579,6 +581,16 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 			return parse_err(p, "%s: %s is out of range (%lu to %lu)", o->name,
 			    quote(q, sizeof(q), w[0]), o->min, o->max);
 		break;
+	case CONF_MODE:
+		if (w[0][0] == '\0' || strlen(w[0]) > 4 ||
+		    strspn(w[0], "01234567") != strlen(w[0]))
+			return parse_err(p, "%s: %s is not an octal mode such as 007", o->name,
+			    quote(q, sizeof(q), w[0]));
+		u = strtoul(w[0], NULL, 8);
+		if (u > o->max)
+			return parse_err(p, "%s: %s is out of range (0 to 0777)", o->name,
+			    quote(q, sizeof(q), w[0]));
+		break;
 	case CONF_ENUM:
 		if ((k = word_index(o->words, w[0])) < 0)
 			return parse_err(p, "%s: %s is not one of %s", o->name,
@@ -689,6 +701,9 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 	}
 	case OPT_PID_FILE:
 		return set_strdup(p, &c->pid_file, w[0]);
+	case OPT_UMASK:
+		c->umask = (unsigned)u;
+		return 0;
 	case OPT_BACKGROUND:
 		c->background = b;
 		return 0;

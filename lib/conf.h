@@ -31,7 +31,8 @@ enum conf_type {
 	CONF_LIST,	/* one or more words, spaces or commas between them */
 	CONF_BOOL,	/* yes/no, true/false, 1/0 */
 	CONF_UINT,	/* decimal, within [min, max] */
-	CONF_ENUM	/* one of a fixed set of words */
+	CONF_ENUM,	/* one of a fixed set of words */
+	CONF_MODE	/* an octal umask(2) value, 0 to 0777 */
 };
 
 struct conf_option {
@@ -59,6 +60,7 @@ struct conf {
 	enum policy_on_bad_from on_bad_from; /* OnBadFrom */
 	char *user_id;			/* UserID, NULL for none */
 	char *pid_file;			/* PidFile, NULL for none */
+	unsigned umask;			/* UMask: for the socket and PidFile */
 	bool background;		/* Background */
 	bool syslog;			/* Syslog */
 	int syslog_facility;		/* SyslogFacility, a LOG_* facility */

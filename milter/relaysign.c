@@ -206,13 +206,16 @@ nodelay_listener(void)
 	}
 }
 
-/* drop_privileges: become UserID ("user" or "user:group"). */
+/*
+ * user_ids: the uid and gid of a UserID spec (USER or USER:GROUP); -1
+ * with the reason on standard error.
+ */
 static int
-drop_privileges(const char *spec)
+user_ids(const char *spec, uid_t *uid_r, gid_t *gid_r)
 {
 	char name[256], *group;
 	struct passwd *pw;
-	gid_t gid;
+	struct group *gr;
 
 	util_strlcpy(name, spec, sizeof(name));
 	if ((group = strchr(name, ':')) != NULL)
@@ -221,30 +224,71 @@ drop_privileges(const char *spec)
 		fprintf(stderr, "relaysign: UserID %s: no such user\n", name);
 		return -1;
 	}
-	gid = pw->pw_gid;
+	*uid_r = pw->pw_uid;
+	*gid_r = pw->pw_gid;
 	if (group != NULL) {
-		struct group *gr = getgrnam(group);
-
-		if (gr == NULL) {
+		if ((gr = getgrnam(group)) == NULL) {
 			fprintf(stderr, "relaysign: UserID %s: no such group %s\n", spec, group);
 			return -1;
 		}
-		gid = gr->gr_gid;
+		*gid_r = gr->gr_gid;
 	}
+	return 0;
+}
+
+/* drop_privileges: become UserID ("user" or "user:group"). */
+static int
+drop_privileges(const char *spec)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (user_ids(spec, &uid, &gid) != 0)
+		return -1;
 	if (getuid() != 0 && geteuid() != 0) {
-		if (pw->pw_uid == geteuid())
+		if (uid == geteuid())
 			return 0;
 		fprintf(stderr, "relaysign: UserID %s: must start as root to change user\n",
 		    spec);
 		return -1;
 	}
-	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
 		fprintf(stderr, "relaysign: UserID %s: %s\n", spec, strerror(errno));
 		return -1;
 	}
 	/* Make sure there is no way back. */
 	if (setuid(0) == 0) {
 		fprintf(stderr, "relaysign: UserID %s: could still regain root\n", spec);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * socket_owner: a unix socket made as root belongs to the UserID user
+ * and group, so that the MTA's user can be given access through the group
+ * (adduser postfix relaysign) while UMask keeps everyone else out.
+ */
+static int
+socket_owner(const struct conf *conf)
+{
+	const char *path = conf->socket;
+	uid_t uid;
+	gid_t gid;
+
+	if (strncmp(path, "unix:", 5) == 0)
+		path += 5;
+	else if (strncmp(path, "local:", 6) == 0)
+		path += 6;
+	else
+		return 0;	/* inet: nothing on disk */
+	if (conf->user_id == NULL || geteuid() != 0)
+		return 0;
+	if (user_ids(conf->user_id, &uid, &gid) != 0)
+		return -1;
+	if (lchown(path, uid, gid) != 0) {
+		fprintf(stderr, "relaysign: Socket %s: chown to %s: %s\n", path, conf->user_id,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -419,6 +463,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 
+	/* UMask: the modes of the unix socket and the PidFile created below. */
+	(void)umask((mode_t)conf->umask);
 	/* Before the socket: a running relaysign keeps its socket and PID file. */
 	if (conf->pid_file != NULL && (pid_fd = pidfile_lock(conf->pid_file)) == -1)
 		return 1;
@@ -434,6 +480,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	nodelay_listener();
+	if (socket_owner(conf) != 0)
+		return 1;
 
 	if (conf->user_id != NULL && drop_privileges(conf->user_id) != 0)
 		return 1;

@@ -66,7 +66,7 @@ TAG=$$.$RANDOM
 STOP_STATUS=none
 STOP_SECS=0
 
-tap_plan 33
+tap_plan 35
 
 # --- the user, in this namespace only ------------------------------------------------
 uid=""
@@ -548,6 +548,43 @@ bg_sanitizer() {
 	done
 }
 tap_check "(e) no sanitizer report from the daemon" bg_sanitizer
+
+# === (g) a unix socket inside Postfix's chroot, started as root with UserID ===========
+# As the README says: the socket under Postfix's queue directory, smtpd
+# chrooted and running as user postfix, postfix in relaysign's group.  The
+# socket must belong to the UserID user and group, mode 0770 (UMask 007).
+SPOOL=$RS_TMP/postfix/spool
+SOCKDIR=$SPOOL/relaysign
+mkdir -p "$SOCKDIR" && chown "$USER_NAME:$USER_NAME" "$SOCKDIR" && chmod 0750 "$SOCKDIR"
+groups_new=$(sed "s/^$USER_NAME:x:$gid:\$/$USER_NAME:x:$gid:postfix/" "$T/group")
+printf '%s\n' "$groups_new" >"$T/group"    # in place: /etc/group is bound to it
+mkconf "$CONF" s1 "$K/k1.key" no "$RUN/g.pid"
+sed -i "s|^Socket .*|Socket              unix:$SOCKDIR/relaysign.sock|" "$CONF"
+start_bg g 0 "$RELAYSIGN" -f -c "$CONF"
+PID_G=$(rs_pid_of g)
+for ((i = 0; i < 100; i++)); do
+	[ -S "$SOCKDIR/relaysign.sock" ] && break
+	sleep 0.1
+done
+sock_owned() {
+	local st
+	st=$(stat -c '%U:%G %A' "$SOCKDIR/relaysign.sock" 2>&1) || { echo "$st"; return 1; }
+	[ "$st" = "$USER_NAME:$USER_NAME srwxrwx---" ] ||
+		{ echo "socket is $st, want $USER_NAME:$USER_NAME srwxrwx---"; return 1; }
+}
+tap_check "(g) started as root with UserID: the unix socket is $USER_NAME:$USER_NAME, mode 0770 (UMask 007)" sock_owned
+postconf -c "$RS_POSTFIX_DIR" -e "smtpd_milters = unix:relaysign/relaysign.sock" &&
+	postconf -c "$RS_POSTFIX_DIR" -F "127.0.0.1:$RS_SMTP_PORT/inet/chroot = y" &&
+	postfix -c "$RS_POSTFIX_DIR" reload >/dev/null 2>&1
+sleep 1
+send g1
+tap_check "(g) Postfix's chrooted smtpd, as user postfix, reaches the socket: signed (s1), verifies" \
+	signed_by s1
+[ -n "$PID_G" ] && kill -TERM "$PID_G" 2>/dev/null
+for ((i = 0; i < 100; i++)); do
+	[ -n "$PID_G" ] && kill -0 "$PID_G" 2>/dev/null || break
+	sleep 0.1
+done
 
 if [ "$RS_TAP_FAILED" != 0 ]; then
 	for l in a b b2; do
