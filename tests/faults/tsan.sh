@@ -56,14 +56,14 @@ LOG=$T/relaysign.log
 SECS=${TSAN_SECS:-$([ "${RELAYSIGN_LONG_TESTS:-0}" = 1 ] && echo 60 || echo 10)}
 SPFNAME=spf-na.exlibrisgroup.com
 
-tap_plan 10
+tap_plan 9
 tap_diag "$SECS s of load, 200 connections"
 
 # --- a ThreadSanitizer relaysign ----------------------------------------------
 # build_tsan: compile the sources Makefile.am lists, with config.h from the
 # regular build (or a minimal one), into $T/relaysign-tsan.
 build_tsan() {
-	local srcs=() f o objs=() inc="$T/tsan-inc" flags libs jobs=0 failed=0
+	local srcs=() f o objs=() inc="$T/tsan-inc" flags libs failed=0
 	mkdir -p "$T/tsan-obj" "$inc"
 	while read -r f; do srcs+=("$f"); done < <(
 		sed -n '/^lib_librelaysign_la_SOURCES/,/^$/p; /^relaysign_SOURCES/,/^relaysign_LDADD/p' \
@@ -78,21 +78,22 @@ build_tsan() {
 		-DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' -DRUNSTATEDIR='"/run"')
 	# shellcheck disable=SC2207
 	flags+=($(pkg-config --cflags milter opendkim libcrypto libpsl libidn2 2>/dev/null))
+	# Batches of nproc compilers, each waited for by pid: "wait -n" and a
+	# job counter lost track of jobs that ended together (a failure with
+	# no message, now and then).
+	local pids=() p
 	for f in "${srcs[@]}"; do
 		o="$T/tsan-obj/$(tr / _ <<<"${f%.c}").o"
 		objs+=("$o")
 		"$CC" "${flags[@]}" -c "$top_srcdir/$f" -o "$o" &
-		jobs=$((jobs + 1))
-		if [ "$jobs" -ge "$(nproc)" ]; then
-			wait -n || failed=1
-			jobs=$((jobs - 1))
+		pids+=("$!")
+		if [ "${#pids[@]}" -ge "$(nproc)" ]; then
+			for p in "${pids[@]}"; do wait "$p" || failed=1; done
+			pids=()
 		fi
 	done
-	while [ "$jobs" -gt 0 ]; do
-		wait -n || failed=1
-		jobs=$((jobs - 1))
-	done
-	[ "$failed" = 0 ] || return 1
+	for p in "${pids[@]}"; do wait "$p" || failed=1; done
+	[ "$failed" = 0 ] || { echo "a source did not compile with -fsanitize=thread"; return 1; }
 	# shellcheck disable=SC2207
 	libs=($(pkg-config --libs milter opendkim libcrypto libpsl libidn2) -lspf2 -lresolv -lpthread)
 	"$CC" -fsanitize=thread -o "$T/relaysign-tsan" "${objs[@]}" "${libs[@]}"
@@ -234,7 +235,7 @@ if [ -n "$MF" ]; then
 	else
 		tap_not_ok "200 connections for ${SECS}s: failures or wrong signatures (${sums%; })"
 	fi
-	tap_ok "load driver: bench/mfload ($MF)"
+	tap_diag "load driver: bench/mfload ($MF)"
 else
 	# Fallback: Postfix's smtp-source, 200 sessions, through a private Postfix.
 	start_sink "$T/sink" || rs_die "cannot start smtp-sink"
@@ -253,7 +254,7 @@ else
 	else
 		tap_not_ok "smtp-source -s 200: $got of $n delivered"
 	fi
-	tap_ok "load driver: smtp-source -s 200 via Postfix (bench/mfload not available)"
+	tap_diag "load driver: smtp-source -s 200 via Postfix (bench/mfload not available)"
 	stop_postfix
 fi
 reloads=$(grep -c 'reloaded' "$LOG")
@@ -325,10 +326,19 @@ else
 		"log_emit reads log_level without log_lock while a SIGHUP reload's log_setup writes it"
 	tap_diag "$(cat "$T/tsan/known.summary")"
 fi
+# Reports with no frame of ours must be libmilter's own shutdown races
+# (mi_closener, mi_stop_milters after smfi_stop; SECURITY.md).  One in
+# libopendkim, libspf2 or OpenSSL could be relaysign using them from two
+# threads at once, so it fails.
+nother=$(grep -c '^SUMMARY: ThreadSanitizer' "$T/tsan/libs" 2>/dev/null)
+nmilter=$(grep '^SUMMARY: ThreadSanitizer' "$T/tsan/libs" 2>/dev/null | grep -c 'libmilter\.so')
 if [ "${nlibs:-0}" = 0 ]; then
 	tap_ok "no ThreadSanitizer report inside the libraries either"
+elif [ "${nother:-0}" = "${nmilter:-0}" ]; then
+	tap_ok "ThreadSanitizer: the $nlibs report(s) without a frame of ours are all in libmilter (its shutdown, SECURITY.md)"
+	tap_diag "$(cat "$T/tsan/libs.summary")"
 else
-	tap_ok "ThreadSanitizer: $nlibs report(s) only inside libraries (listed below; not relaysign's code)"
+	tap_not_ok "ThreadSanitizer: $((nother - nmilter)) report(s) in a library other than libmilter"
 	tap_diag "$(cat "$T/tsan/libs.summary")"
 fi
 if grep -q 'ERROR: ThreadSanitizer\|ThreadSanitizer:DEADLYSIGNAL\|FATAL: ThreadSanitizer' "$LOG"; then
