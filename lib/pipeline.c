@@ -103,24 +103,6 @@ struct pipeline {
 	struct pipeline_report report;
 };
 
-/* msg_clear: frees what the message holds and forgets every fact of it. */
-static void
-msg_clear(struct msg *m)
-{
-	size_t i;
-
-	signer_free(m->signer);
-	for (i = 0; i < m->nhdrs; i++) {
-		free(m->hdrs[i].name);
-		free(m->hdrs[i].value);
-	}
-	free(m->hdrs);
-	free(m->from_value);
-	free(m->forged);
-	free(m->edits);
-	memset(m, 0, sizeof(*m));
-}
-
 /* drop_headers: the held block is no longer needed, or no longer whole. */
 static void
 drop_headers(struct msg *m)
@@ -134,6 +116,18 @@ drop_headers(struct msg *m)
 	free(m->hdrs);
 	m->hdrs = NULL;
 	m->nhdrs = m->hdrcap = 0;
+}
+
+/* msg_clear: frees what the message holds and forgets every fact of it. */
+static void
+msg_clear(struct msg *m)
+{
+	signer_free(m->signer);
+	drop_headers(m);
+	free(m->from_value);
+	free(m->forged);
+	free(m->edits);
+	memset(m, 0, sizeof(*m));
 }
 
 /* pipeline_new: a pipeline for one connection. */
