@@ -49,7 +49,8 @@
 #include "log.h"
 #include "sign.h"
 #include "state.h"
-#include "testkey.h"
+#include "keycheck.h"
+#include "keytest.h"
 #include "util.h"
 
 static int sigpipe_fds[2] = { -1, -1 };
@@ -448,7 +449,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (test_keys) {
-		int rc = testkey_run(conf, stdout);
+		int rc = keytest_run(conf->keys, keycheck_res_lookup, NULL, stdout);
 
 		conf_free(conf);
 		return rc;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * t_testkey.c -- lib/testkey.c: DKIM key records compared with private
- * keys, with no DNS: records are given as text (testkey_record), as TXT
- * rdata (testkey_rdata_txt), or through a lookup function of our own
- * (testkey_check, testkey_run_keys).  Keys are generated in memory.
+ * t_keycheck.c -- lib/keycheck.c: DKIM key records compared with private
+ * keys, with no DNS: records are given as text (keycheck_record), as TXT
+ * rdata (keycheck_rdata_txt), or through a lookup function of our own
+ * (keycheck_check; keytest_run, milter/keytest.c).  Keys are generated in memory.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,7 +15,8 @@
 
 #include "key.h"
 #include "keytable.h"
-#include "testkey.h"
+#include "keycheck.h"
+#include "../../milter/keytest.h"
 #include "util.h"
 #include "../tap.h"
 
@@ -153,85 +154,85 @@ expand(const char *t)
 static const struct {
 	int key;
 	const char *record;
-	enum testkey_result want;
+	enum keycheck_result want;
 	const char *why;	/* text the reason must hold ("" for none) */
 } rows[] = {
 	/* 0: the plain RSA record */
-	{ KA, "v=DKIM1; k=rsa; p={A}", TESTKEY_MATCH, "" },
+	{ KA, "v=DKIM1; k=rsa; p={A}", KEYCHECK_MATCH, "" },
 	/* 1: v= and k= are optional; k defaults to rsa */
-	{ KA, "p={A}", TESTKEY_MATCH, "" },
+	{ KA, "p={A}", KEYCHECK_MATCH, "" },
 	/* 2: Ed25519, RFC 8463 */
-	{ KE, "v=DKIM1; k=ed25519; p={E}", TESTKEY_MATCH, "" },
+	{ KE, "v=DKIM1; k=ed25519; p={E}", KEYCHECK_MATCH, "" },
 	/* 3: another RSA key */
-	{ KA, "v=DKIM1; k=rsa; p={B}", TESTKEY_MISMATCH, "a different RSA key (1024 bits)" },
+	{ KA, "v=DKIM1; k=rsa; p={B}", KEYCHECK_MISMATCH, "a different RSA key (1024 bits)" },
 	/* 4: another Ed25519 key */
-	{ KE, "v=DKIM1; k=ed25519; p={F}", TESTKEY_MISMATCH, "a different Ed25519 key" },
+	{ KE, "v=DKIM1; k=ed25519; p={F}", KEYCHECK_MISMATCH, "a different Ed25519 key" },
 	/* 5: an Ed25519 record for an RSA key */
-	{ KA, "v=DKIM1; k=ed25519; p={E}", TESTKEY_BAD_RECORD, "k=ed25519 but this key is rsa" },
+	{ KA, "v=DKIM1; k=ed25519; p={E}", KEYCHECK_BAD_RECORD, "k=ed25519 but this key is rsa" },
 	/* 6: an RSA record for an Ed25519 key */
-	{ KE, "v=DKIM1; k=rsa; p={A}", TESTKEY_BAD_RECORD, "k=rsa but this key is ed25519" },
+	{ KE, "v=DKIM1; k=rsa; p={A}", KEYCHECK_BAD_RECORD, "k=rsa but this key is ed25519" },
 	/* 7: no k= means rsa */
-	{ KE, "v=DKIM1; p={E}", TESTKEY_BAD_RECORD, "no k=, which means k=rsa" },
+	{ KE, "v=DKIM1; p={E}", KEYCHECK_BAD_RECORD, "no k=, which means k=rsa" },
 	/* 8: revoked */
-	{ KA, "v=DKIM1; k=rsa; p=", TESTKEY_BAD_RECORD, "revoked" },
+	{ KA, "v=DKIM1; k=rsa; p=", KEYCHECK_BAD_RECORD, "revoked" },
 	/* 9: revoked, trailing FWS */
-	{ KA, "v=DKIM1; k=rsa; p= ; ", TESTKEY_BAD_RECORD, "revoked" },
+	{ KA, "v=DKIM1; k=rsa; p= ; ", KEYCHECK_BAD_RECORD, "revoked" },
 	/* 10: no p= */
-	{ KA, "v=DKIM1; k=rsa", TESTKEY_BAD_RECORD, "no p= tag" },
+	{ KA, "v=DKIM1; k=rsa", KEYCHECK_BAD_RECORD, "no p= tag" },
 	/* 11: FWS inside p= is ignored (RFC 6376 3.6.1) */
-	{ KA, "v=DKIM1; k=rsa; p={A:ws}", TESTKEY_MATCH, "" },
+	{ KA, "v=DKIM1; k=rsa; p={A:ws}", KEYCHECK_MATCH, "" },
 	/* 12: FWS around '=' and ';', trailing ';' (RFC 6376 3.2) */
-	{ KA, " v = DKIM1 ;\tk = rsa ; p = {A} ; ", TESTKEY_MATCH, "" },
+	{ KA, " v = DKIM1 ;\tk = rsa ; p = {A} ; ", KEYCHECK_MATCH, "" },
 	/* 13: v= must come first */
-	{ KA, "k=rsa; v=DKIM1; p={A}", TESTKEY_BAD_RECORD, "not the first tag" },
+	{ KA, "k=rsa; v=DKIM1; p={A}", KEYCHECK_BAD_RECORD, "not the first tag" },
 	/* 14: not a tag list */
-	{ KA, "hello world", TESTKEY_BAD_RECORD, "not a DKIM tag list" },
+	{ KA, "hello world", KEYCHECK_BAD_RECORD, "not a DKIM tag list" },
 	/* 15: an SPF record where the key should be */
-	{ KA, "v=spf1 -all", TESTKEY_BAD_RECORD, "not a DKIM key record" },
+	{ KA, "v=spf1 -all", KEYCHECK_BAD_RECORD, "not a DKIM key record" },
 	/* 16: v=DKIM1 is case-sensitive */
-	{ KA, "v=dkim1; p={A}", TESTKEY_BAD_RECORD, "not a DKIM key record" },
+	{ KA, "v=dkim1; p={A}", KEYCHECK_BAD_RECORD, "not a DKIM key record" },
 	/* 17: duplicate tags void the record */
-	{ KA, "v=DKIM1; p={A}; p={A}", TESTKEY_BAD_RECORD, "appears twice" },
+	{ KA, "v=DKIM1; p={A}; p={A}", KEYCHECK_BAD_RECORD, "appears twice" },
 	/* 18: h= without sha256 */
-	{ KA, "v=DKIM1; h=sha1; p={A}", TESTKEY_BAD_RECORD, "does not allow sha256" },
+	{ KA, "v=DKIM1; h=sha1; p={A}", KEYCHECK_BAD_RECORD, "does not allow sha256" },
 	/* 19: h= list with sha256 */
-	{ KA, "v=DKIM1; h=sha1 : sha256; k=rsa; p={A}", TESTKEY_MATCH, "" },
+	{ KA, "v=DKIM1; h=sha1 : sha256; k=rsa; p={A}", KEYCHECK_MATCH, "" },
 	/* 20: s= email */
-	{ KA, "v=DKIM1; s=email; p={A}", TESTKEY_MATCH, "" },
+	{ KA, "v=DKIM1; s=email; p={A}", KEYCHECK_MATCH, "" },
 	/* 21: s= another service */
-	{ KA, "v=DKIM1; s=tlsrpt; p={A}", TESTKEY_BAD_RECORD, "does not allow email" },
+	{ KA, "v=DKIM1; s=tlsrpt; p={A}", KEYCHECK_BAD_RECORD, "does not allow email" },
 	/* 22: testing mode matches, with a note */
-	{ KA, "v=DKIM1; t=y:s; p={A}", TESTKEY_MATCH, "t=y" },
+	{ KA, "v=DKIM1; t=y:s; p={A}", KEYCHECK_MATCH, "t=y" },
 	/* 23: unknown tags and notes are ignored */
-	{ KA, "v=DKIM1; n=rotated in 2026; x9=1; k=rsa; p={A}", TESTKEY_MATCH, "" },
+	{ KA, "v=DKIM1; n=rotated in 2026; x9=1; k=rsa; p={A}", KEYCHECK_MATCH, "" },
 	/* 24: not base64 */
-	{ KA, "v=DKIM1; p={A}!", TESTKEY_BAD_RECORD, "not base64" },
+	{ KA, "v=DKIM1; p={A}!", KEYCHECK_BAD_RECORD, "not base64" },
 	/* 25: cut short */
-	{ KA, "v=DKIM1; p={A:101}", TESTKEY_BAD_RECORD, "not a multiple of 4" },
+	{ KA, "v=DKIM1; p={A:101}", KEYCHECK_BAD_RECORD, "not a multiple of 4" },
 	/* 26: Ed25519 published as the whole SubjectPublicKeyInfo */
-	{ KE, "v=DKIM1; k=ed25519; p={E:spki}", TESTKEY_BAD_RECORD,
+	{ KE, "v=DKIM1; k=ed25519; p={E:spki}", KEYCHECK_BAD_RECORD,
 	    "SubjectPublicKeyInfo of this key" },
 	/* 27: RSA published as PKCS#1 RSAPublicKey */
-	{ KA, "v=DKIM1; p={A:pkcs1}", TESTKEY_BAD_RECORD, "PKCS#1 RSAPublicKey of this key" },
+	{ KA, "v=DKIM1; p={A:pkcs1}", KEYCHECK_BAD_RECORD, "PKCS#1 RSAPublicKey of this key" },
 	/* 28: an 8-bit byte */
-	{ KA, "v=DKIM1; n=caf\xc3\xa9; p={A}", TESTKEY_BAD_RECORD, "not allowed in a tag value" },
+	{ KA, "v=DKIM1; n=caf\xc3\xa9; p={A}", KEYCHECK_BAD_RECORD, "not allowed in a tag value" },
 	/* 29: empty */
-	{ KA, "", TESTKEY_BAD_RECORD, "empty" },
+	{ KA, "", KEYCHECK_BAD_RECORD, "empty" },
 	/* 30: only white space */
-	{ KA, "  \t ", TESTKEY_BAD_RECORD, "empty" },
+	{ KA, "  \t ", KEYCHECK_BAD_RECORD, "empty" },
 	/* 31: an empty tag-spec between two ';' */
-	{ KA, "v=DKIM1;; p={A}", TESTKEY_BAD_RECORD, "tag name was expected" },
+	{ KA, "v=DKIM1;; p={A}", KEYCHECK_BAD_RECORD, "tag name was expected" },
 	/* 32: a tag without '=' */
-	{ KA, "v=DKIM1; p", TESTKEY_BAD_RECORD, "not followed by \"=\"" },
+	{ KA, "v=DKIM1; p", KEYCHECK_BAD_RECORD, "not followed by \"=\"" },
 	/* 33: an Ed25519 p= of the wrong size */
-	{ KE, "v=DKIM1; k=ed25519; p=AAAA", TESTKEY_BAD_RECORD, "3 bytes" },
+	{ KE, "v=DKIM1; k=ed25519; p=AAAA", KEYCHECK_BAD_RECORD, "3 bytes" },
 	/* 34: too much padding */
-	{ KA, "v=DKIM1; p=AAA=====", TESTKEY_BAD_RECORD, "not base64" },
+	{ KA, "v=DKIM1; p=AAA=====", KEYCHECK_BAD_RECORD, "not base64" },
 	/* 35: RSA p= that is base64 but not a key */
-	{ KA, "v=DKIM1; p=AAAAAAAA", TESTKEY_BAD_RECORD, "does not decode" },
+	{ KA, "v=DKIM1; p=AAAAAAAA", KEYCHECK_BAD_RECORD, "does not decode" },
 };
 
-/* test_records: testkey_record over the table. */
+/* test_records: keycheck_record over the table. */
 static void
 test_records(void)
 {
@@ -239,12 +240,12 @@ test_records(void)
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char *txt = expand(rows[i].record), why[512];
-		enum testkey_result r;
+		enum keycheck_result r;
 
-		r = testkey_record(keys[rows[i].key], txt, strlen(txt), why, sizeof(why));
+		r = keycheck_record(keys[rows[i].key], txt, strlen(txt), why, sizeof(why));
 		ok(r == rows[i].want && strstr(why, rows[i].why) != NULL &&
 		    (rows[i].why[0] != '\0' || why[0] == '\0'),
-		    "record row %zu: %s (%s)", i, testkey_result_name(r), why);
+		    "record row %zu: %s (%s)", i, keycheck_result_name(r), why);
 		free(txt);
 	}
 }
@@ -281,21 +282,21 @@ test_rdata(void)
 
 	for (i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		rd = rdata(txt, cuts[i], &len);
-		ok(testkey_rdata_txt(rd, len, &out, err, sizeof(err)) == 0 &&
+		ok(keycheck_rdata_txt(rd, len, &out, err, sizeof(err)) == 0 &&
 		    strcmp(out, txt) == 0 &&
-		    testkey_record(keys[KA], out, strlen(out), why, sizeof(why)) == TESTKEY_MATCH,
+		    keycheck_record(keys[KA], out, strlen(out), why, sizeof(why)) == KEYCHECK_MATCH,
 		    "rdata row %zu: strings of %zu bytes joined", i, cuts[i]);
 		free(out);
 		out = NULL;
 		free(rd);
 	}
-	ok(testkey_rdata_txt(bad, sizeof(bad), &out, err, sizeof(err)) == -1 &&
+	ok(keycheck_rdata_txt(bad, sizeof(bad), &out, err, sizeof(err)) == -1 &&
 	    strstr(err, "malformed") != NULL, "rdata: a string past the end is refused (%s)", err);
-	ok(testkey_rdata_txt(nul, sizeof(nul), &out, err, sizeof(err)) == 0 &&
-	    testkey_record(keys[KA], out, strlen(out), why, sizeof(why)) == TESTKEY_BAD_RECORD,
+	ok(keycheck_rdata_txt(nul, sizeof(nul), &out, err, sizeof(err)) == 0 &&
+	    keycheck_record(keys[KA], out, strlen(out), why, sizeof(why)) == KEYCHECK_BAD_RECORD,
 	    "rdata: a NUL byte makes a bad record, not a shorter one (%s)", why);
 	free(out);
-	ok(testkey_rdata_txt((const unsigned char *)"", 0, &out, err, sizeof(err)) == 0 &&
+	ok(keycheck_rdata_txt((const unsigned char *)"", 0, &out, err, sizeof(err)) == 0 &&
 	    out[0] == '\0', "rdata: empty rdata is an empty record");
 	free(out);
 	free(txt);
@@ -308,7 +309,7 @@ struct fake {
 	char name[300];		/* the name asked for */
 };
 
-/* fake_lookup: a testkey_lookup answering from a struct fake. */
+/* fake_lookup: a keycheck_lookup answering from a struct fake. */
 static int
 fake_lookup(void *arg, const char *name, char ***txts_r, char *err, size_t errlen)
 {
@@ -332,31 +333,31 @@ fake_lookup(void *arg, const char *name, char ***txts_r, char *err, size_t errle
 static const struct {
 	int key;
 	struct fake fake;
-	enum testkey_result want;
+	enum keycheck_result want;
 	const char *line[3];	/* texts the line must hold */
 } check_rows[] = {
-	{ KA, { 0, { "v=DKIM1; k=rsa; p={A}", NULL }, "" }, TESTKEY_MATCH,
+	{ KA, { 0, { "v=DKIM1; k=rsa; p={A}", NULL }, "" }, KEYCHECK_MATCH,
 	    { "library.example.edu selector alma2026 (rsa-sha256, 2048 bits): match: "
 	      "the published key is this private key", NULL } },
-	{ KE, { 0, { "v=DKIM1; k=ed25519; p={E}", NULL }, "" }, TESTKEY_MATCH,
+	{ KE, { 0, { "v=DKIM1; k=ed25519; p={E}", NULL }, "" }, KEYCHECK_MATCH,
 	    { "library.example.edu selector ed2026 (ed25519-sha256): match", NULL } },
-	{ KA, { 0, { "v=DKIM1; k=rsa; p={B}", NULL }, "" }, TESTKEY_MISMATCH,
+	{ KA, { 0, { "v=DKIM1; k=rsa; p={B}", NULL }, "" }, KEYCHECK_MISMATCH,
 	    { "MISMATCH: alma2026._domainkey.library.example.edu publishes a different RSA key",
 	      "/etc/relaysign/keys/test.key", "publish: \"v=DKIM1; k=rsa; p={A}\"" } },
-	{ KA, { 0, { NULL }, "" }, TESTKEY_NO_RECORD,
+	{ KA, { 0, { NULL }, "" }, KEYCHECK_NO_RECORD,
 	    { "no record at alma2026._domainkey.library.example.edu: publish",
 	      "\"v=DKIM1; k=rsa; p={A}\"", NULL } },
-	{ KE, { 0, { NULL }, "" }, TESTKEY_NO_RECORD,
+	{ KE, { 0, { NULL }, "" }, KEYCHECK_NO_RECORD,
 	    { "\"v=DKIM1; k=ed25519; p={E}\"", NULL } },
-	{ KA, { 0, { "v=DKIM1; p={A}", "v=DKIM1; p={B}", NULL }, "" }, TESTKEY_BAD_RECORD,
+	{ KA, { 0, { "v=DKIM1; p={A}", "v=DKIM1; p={B}", NULL }, "" }, KEYCHECK_BAD_RECORD,
 	    { "2 TXT records", NULL } },
-	{ KA, { 0, { "v=DKIM1; p=", NULL }, "" }, TESTKEY_BAD_RECORD,
+	{ KA, { 0, { "v=DKIM1; p=", NULL }, "" }, KEYCHECK_BAD_RECORD,
 	    { "BAD RECORD at alma2026._domainkey.library.example.edu: p= is empty", NULL } },
-	{ KA, { -1, { NULL }, "" }, TESTKEY_DNS_ERROR,
+	{ KA, { -1, { NULL }, "" }, KEYCHECK_DNS_ERROR,
 	    { "DNS error: looking up alma2026._domainkey.library.example.edu TXT", NULL } },
 };
 
-/* test_check: testkey_check and its one-line report. */
+/* test_check: keycheck_check and its one-line report. */
 static void
 test_check(void)
 {
@@ -365,10 +366,10 @@ test_check(void)
 	for (i = 0; i < sizeof(check_rows) / sizeof(check_rows[0]); i++) {
 		struct fake f = check_rows[i].fake;
 		char *line = NULL;
-		enum testkey_result r;
+		enum keycheck_result r;
 		bool good;
 
-		r = testkey_check(keys[check_rows[i].key], fake_lookup, &f, &line);
+		r = keycheck_check(keys[check_rows[i].key], fake_lookup, &f, &line);
 		good = r == check_rows[i].want && line != NULL && strchr(line, '\n') == NULL;
 		for (j = 0; good && j < 3 && check_rows[i].line[j] != NULL; j++) {
 			char *want = expand(check_rows[i].line[j]);
@@ -379,13 +380,13 @@ test_check(void)
 		good = good && strcmp(f.name, check_rows[i].key == KA ?
 		    "alma2026._domainkey.library.example.edu" :
 		    "ed2026._domainkey.library.example.edu") == 0;
-		ok(good, "check row %zu: %s: %s", i, testkey_result_name(r),
+		ok(good, "check row %zu: %s: %s", i, keycheck_result_name(r),
 		    line != NULL ? line : "(null)");
 		free(line);
 	}
 }
 
-/* run_keys: testkey_run_keys over kt with one fake answer for every key. */
+/* run_keys: keytest_run over kt with one fake answer for every key. */
 static int
 run_keys(const struct keytable *kt, struct fake *f, char **out_r)
 {
@@ -395,7 +396,7 @@ run_keys(const struct keytable *kt, struct fake *f, char **out_r)
 
 	if (fp == NULL)
 		exit(2);
-	rc = testkey_run_keys(kt, fake_lookup, f, fp);
+	rc = keytest_run(kt, fake_lookup, f, fp);
 	fclose(fp);
 	return rc;
 }
@@ -417,7 +418,7 @@ copy_key(const struct key *k)
 	return c;
 }
 
-/* test_run: the exit status and the summary of testkey_run_keys. */
+/* test_run: the exit status and the summary of keytest_run. */
 static void
 test_run(void)
 {
@@ -463,8 +464,8 @@ main(void)
 	test_rdata();
 	test_check();
 	test_run();
-	ok(strcmp(testkey_result_name(TESTKEY_DNS_ERROR), "dns-error") == 0,
-	    "testkey_result_name");
+	ok(strcmp(keycheck_result_name(KEYCHECK_DNS_ERROR), "dns-error") == 0,
+	    "keycheck_result_name");
 	for (i = 0; i < NKEYS; i++) {
 		key_free(keys[i]);
 		free(pub_b64[i]);

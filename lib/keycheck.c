@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * testkey.c -- compare the DKIM key records in DNS with the private keys.
+ * keycheck.c -- compare the DKIM key records in DNS with the private keys.
  *
  * The record is parsed as a tag-list (RFC 6376 3.2) and checked as a key
  * record (RFC 6376 3.6.1, RFC 8463 4); p= is base64-decoded with OpenSSL
@@ -32,7 +32,7 @@
 
 #include "conf.h"
 #include "keytable.h"
-#include "testkey.h"
+#include "keycheck.h"
 #include "util.h"
 
 /* Most tags one key record may hold; RFC 6376 3.6.1 defines six. */
@@ -317,9 +317,9 @@ public_key(enum key_alg alg, const unsigned char *der, size_t len, const struct 
 	return NULL;
 }
 
-/* testkey_record: compares one key record with key. */
-enum testkey_result
-testkey_record(const struct key *key, const char *txt, size_t len, char *why, size_t whylen)
+/* keycheck_record: compares one key record with key. */
+enum keycheck_result
+keycheck_record(const struct key *key, const char *txt, size_t len, char *why, size_t whylen)
 {
 	struct tag tags[TAGS_MAX];
 	const struct tag *v, *h, *k, *s, *t, *p;
@@ -332,34 +332,34 @@ testkey_record(const struct key *key, const char *txt, size_t len, char *why, si
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	if ((n = parse_tags(txt, len, tags, why, whylen)) < 0)
-		return TESTKEY_BAD_RECORD;
+		return KEYCHECK_BAD_RECORD;
 
 	/* RFC 6376 3.6.1 v=: if present, first, and "DKIM1". */
 	if ((v = find_tag(tags, n, "v", &vi)) != NULL) {
 		if (!tag_is(v, "DKIM1")) {
 			util_seterr(why, whylen, "v=%.*s: not a DKIM key record (v=DKIM1)",
 			    (int)(v->valuelen > 32 ? 32 : v->valuelen), v->value);
-			return TESTKEY_BAD_RECORD;
+			return KEYCHECK_BAD_RECORD;
 		}
 		if (vi != 0) {
 			util_seterr(why, whylen,
 			    "v=DKIM1 is not the first tag; RFC 6376 3.6.1 requires it "
 			    "first, and verifiers may discard the record");
-			return TESTKEY_BAD_RECORD;
+			return KEYCHECK_BAD_RECORD;
 		}
 	}
 	/* h=: the hashes the key may be used with; we sign with SHA-256. */
 	if ((h = find_tag(tags, n, "h", NULL)) != NULL && !list_has(h, "sha256")) {
 		util_seterr(why, whylen, "h=%.*s does not allow sha256, which relaysign signs with",
 		    (int)(h->valuelen > 32 ? 32 : h->valuelen), h->value);
-		return TESTKEY_BAD_RECORD;
+		return KEYCHECK_BAD_RECORD;
 	}
 	/* s=: service types; "*" (the default) or "email". */
 	if ((s = find_tag(tags, n, "s", NULL)) != NULL && !list_has(s, "*") &&
 	    !list_has(s, "email")) {
 		util_seterr(why, whylen, "s=%.*s does not allow email (RFC 6376 3.6.1)",
 		    (int)(s->valuelen > 32 ? 32 : s->valuelen), s->value);
-		return TESTKEY_BAD_RECORD;
+		return KEYCHECK_BAD_RECORD;
 	}
 	/* k=: the key type, "rsa" when absent (RFC 6376 3.6.1, RFC 8463 4). */
 	k = find_tag(tags, n, "k", NULL);
@@ -370,24 +370,24 @@ testkey_record(const struct key *key, const char *txt, size_t len, char *why, si
 		else
 			util_seterr(why, whylen, "the record says k=%.*s but this key is %s",
 			    (int)(k->valuelen > 32 ? 32 : k->valuelen), k->value, want);
-		return TESTKEY_BAD_RECORD;
+		return KEYCHECK_BAD_RECORD;
 	}
 	/* p=: required; empty means the key was revoked. */
 	if ((p = find_tag(tags, n, "p", NULL)) == NULL) {
 		util_seterr(why, whylen, "the record has no p= tag (RFC 6376 3.6.1 requires one)");
-		return TESTKEY_BAD_RECORD;
+		return KEYCHECK_BAD_RECORD;
 	}
 	if (p->valuelen == 0) {
 		util_seterr(why, whylen, "p= is empty: the key is revoked (RFC 6376 3.6.1)");
-		return TESTKEY_BAD_RECORD;
+		return KEYCHECK_BAD_RECORD;
 	}
 	if ((der = decode_p(p, &derlen, why, whylen)) == NULL)
-		return TESTKEY_BAD_RECORD;
+		return KEYCHECK_BAD_RECORD;
 	pub = public_key(key->alg, der, derlen, key, why, whylen);
 	free(der);
 	if (pub == NULL) {
 		ERR_clear_error();
-		return TESTKEY_BAD_RECORD;
+		return KEYCHECK_BAD_RECORD;
 	}
 	eq = EVP_PKEY_eq(pub, key->pkey);
 	if (eq != 1) {
@@ -398,7 +398,7 @@ testkey_record(const struct key *key, const char *txt, size_t len, char *why, si
 			util_seterr(why, whylen, "a different Ed25519 key");
 		EVP_PKEY_free(pub);
 		ERR_clear_error();
-		return TESTKEY_MISMATCH;
+		return KEYCHECK_MISMATCH;
 	}
 	EVP_PKEY_free(pub);
 	ERR_clear_error();
@@ -407,7 +407,7 @@ testkey_record(const struct key *key, const char *txt, size_t len, char *why, si
 		util_seterr(why, whylen,
 		    "t=y: testing mode; receivers may treat signed mail as unsigned "
 		    "(RFC 6376 3.6.1); remove t=y when done testing");
-	return TESTKEY_MATCH;
+	return KEYCHECK_MATCH;
 }
 
 /* fmt_alloc: an allocated, formatted string, or NULL. */
@@ -429,16 +429,16 @@ fmt_alloc(const char *fmt, ...)
 	return s;
 }
 
-/* testkey_check: looks up and compares the record of one key. */
-enum testkey_result
-testkey_check(const struct key *key, testkey_lookup *lookup, void *arg, char **line_r)
+/* keycheck_check: looks up and compares the record of one key. */
+enum keycheck_result
+keycheck_check(const struct key *key, keycheck_lookup *lookup, void *arg, char **line_r)
 {
 	char name[NAME_MAX_TEXT + 64], who[NAME_MAX_TEXT * 2 + 64], err[512], why[512];
-	char publish[TESTKEY_TXT_MAX];
+	char publish[KEYCHECK_TXT_MAX];
 	char **txts = NULL;
 	char *b64;
 	const char *kname = key->alg == KEY_ALG_ED25519_SHA256 ? "ed25519" : "rsa";
-	enum testkey_result r;
+	enum keycheck_result r;
 	size_t ntxt;
 
 	*line_r = NULL;
@@ -460,21 +460,21 @@ testkey_check(const struct key *key, testkey_lookup *lookup, void *arg, char **l
 		*line_r = fmt_alloc("%s: DNS error: %s._domainkey.%s is longer than %d "
 		    "characters, no DNS name can be", who, key->selector, key->domain,
 		    NAME_MAX_TEXT);
-		return TESTKEY_DNS_ERROR;
+		return KEYCHECK_DNS_ERROR;
 	}
 	err[0] = '\0';
 	if (lookup(arg, name, &txts, err, sizeof(err)) == -1) {
 		strv_free(txts);
 		*line_r = fmt_alloc("%s: DNS error: looking up %s TXT: %s; not checked, try "
 		    "again", who, name, err[0] != '\0' ? err : "failed");
-		return TESTKEY_DNS_ERROR;
+		return KEYCHECK_DNS_ERROR;
 	}
 	ntxt = strv_len(txts);
 	if (ntxt == 0) {
 		strv_free(txts);
 		*line_r = fmt_alloc("%s: no record at %s: publish a TXT record there with %s",
 		    who, name, publish);
-		return TESTKEY_NO_RECORD;
+		return KEYCHECK_NO_RECORD;
 	}
 	if (ntxt > 1) {
 		/* RFC 6376 3.6.2.2: several records at one selector: undefined. */
@@ -482,16 +482,16 @@ testkey_check(const struct key *key, testkey_lookup *lookup, void *arg, char **l
 		*line_r = fmt_alloc("%s: BAD RECORD at %s: %zu TXT records where RFC 6376 "
 		    "3.6.2.2 wants exactly one (verifiers may pick any); keep only %s", who,
 		    name, ntxt, publish);
-		return TESTKEY_BAD_RECORD;
+		return KEYCHECK_BAD_RECORD;
 	}
-	r = testkey_record(key, txts[0], strlen(txts[0]), why, sizeof(why));
+	r = keycheck_record(key, txts[0], strlen(txts[0]), why, sizeof(why));
 	strv_free(txts);
 	switch (r) {
-	case TESTKEY_MATCH:
+	case KEYCHECK_MATCH:
 		*line_r = fmt_alloc("%s: match: the published key is this private key%s%s", who,
 		    why[0] != '\0' ? "; note: " : "", why);
 		break;
-	case TESTKEY_MISMATCH:
+	case KEYCHECK_MISMATCH:
 		*line_r = fmt_alloc("%s: MISMATCH: %s publishes %s, not the public half of %s; "
 		    "publish: %s", who, name, why, key->file, publish);
 		break;
@@ -503,18 +503,18 @@ testkey_check(const struct key *key, testkey_lookup *lookup, void *arg, char **l
 	return r;
 }
 
-/* testkey_rdata_txt: one TXT rdata's character-strings joined. */
+/* keycheck_rdata_txt: one TXT rdata's character-strings joined. */
 int
-testkey_rdata_txt(const unsigned char *rd, size_t rdlen, char **txt_r, char *err,
+keycheck_rdata_txt(const unsigned char *rd, size_t rdlen, char **txt_r, char *err,
     size_t errlen)
 {
 	char *txt;
 	size_t i = 0, n = 0, k;
 
 	/* The joined text is shorter than the rdata: one length byte a string. */
-	if (rdlen > TESTKEY_TXT_MAX)
+	if (rdlen > KEYCHECK_TXT_MAX)
 		return util_seterr(err, errlen, "a TXT record of %zu bytes, more than the %d "
-		    "a DKIM key record needs", rdlen, TESTKEY_TXT_MAX);
+		    "a DKIM key record needs", rdlen, KEYCHECK_TXT_MAX);
 	if ((txt = malloc(rdlen + 1)) == NULL)
 		return util_seterr(err, errlen, "out of memory");
 	while (i < rdlen) {
@@ -533,9 +533,9 @@ testkey_rdata_txt(const unsigned char *rd, size_t rdlen, char **txt_r, char *err
 	return 0;
 }
 
-/* testkey_res_lookup: TXT records through the system's resolver. */
+/* keycheck_res_lookup: TXT records through the system's resolver. */
 int
-testkey_res_lookup(void *arg, const char *name, char ***txts_r, char *err, size_t errlen)
+keycheck_res_lookup(void *arg, const char *name, char ***txts_r, char *err, size_t errlen)
 {
 	struct __res_state rs;
 	unsigned char *ans;
@@ -591,9 +591,9 @@ testkey_res_lookup(void *arg, const char *name, char ***txts_r, char *err, size_
 		/* CNAMEs on the way are followed by the server; skip them. */
 		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
 			continue;
-		if (strv_len(txts) == TESTKEY_RECORDS_MAX)
+		if (strv_len(txts) == KEYCHECK_RECORDS_MAX)
 			break;
-		rc = testkey_rdata_txt(ns_rr_rdata(rr), ns_rr_rdlen(rr), &txt, err, errlen);
+		rc = keycheck_rdata_txt(ns_rr_rdata(rr), ns_rr_rdlen(rr), &txt, err, errlen);
 		if (rc != 0)
 			goto out;
 		rc = strv_push(&txts, txt);
@@ -614,68 +614,20 @@ out:
 	return 0;
 }
 
-/*
- * testkey_run_keys: checks every key of kt, one line each, and a summary
- * that keeps apart the keys that do not match from those DNS could not
- * answer for (not checked is not a mismatch).
- */
-int
-testkey_run_keys(const struct keytable *kt, testkey_lookup *lookup, void *arg, FILE *out)
-{
-	size_t i, n = kt != NULL ? keytable_nkeys(kt) : 0, good = 0, unchecked = 0;
-
-	if (n == 0) {
-		fprintf(out, "no keys configured: nothing to test\n");
-		return 1;
-	}
-	for (i = 0; i < n; i++) {
-		const struct key *key = keytable_key(kt, i);
-		char *line = NULL;
-		enum testkey_result r = testkey_check(key, lookup, arg, &line);
-
-		if (r == TESTKEY_MATCH)
-			good++;
-		else if (r == TESTKEY_DNS_ERROR)
-			unchecked++;
-		fprintf(out, "%s\n", line != NULL ? line : "out of memory");
-		free(line);
-	}
-	if (good == n) {
-		fprintf(out, "%zu of %zu key%s\n", good, n,
-		    n == 1 ? " matches its DNS record" : "s match their DNS records");
-		return 0;
-	}
-	if (n - good - unchecked > 0)
-		fprintf(out, "%zu of %zu key%s not match their DNS records: fix the records "
-		    "above (changes take effect for receivers after the old record's TTL)\n",
-		    n - good - unchecked, n, n == 1 ? " does" : "s do");
-	if (unchecked > 0)
-		fprintf(out, "%zu of %zu key%s not be checked: DNS did not answer; try again\n",
-		    unchecked, n, n == 1 ? " could" : "s could");
-	return n - good - unchecked > 0 ? 1 : 2;
-}
-
-/* testkey_run: "relaysign -t". */
-int
-testkey_run(const struct conf *conf, FILE *out)
-{
-	return testkey_run_keys(conf->keys, testkey_res_lookup, NULL, out);
-}
-
-/* testkey_result_name: a short name for a result. */
+/* keycheck_result_name: a short name for a result. */
 const char *
-testkey_result_name(enum testkey_result r)
+keycheck_result_name(enum keycheck_result r)
 {
 	switch (r) {
-	case TESTKEY_MATCH:
+	case KEYCHECK_MATCH:
 		return "match";
-	case TESTKEY_MISMATCH:
+	case KEYCHECK_MISMATCH:
 		return "mismatch";
-	case TESTKEY_NO_RECORD:
+	case KEYCHECK_NO_RECORD:
 		return "no-record";
-	case TESTKEY_BAD_RECORD:
+	case KEYCHECK_BAD_RECORD:
 		return "bad-record";
-	case TESTKEY_DNS_ERROR:
+	case KEYCHECK_DNS_ERROR:
 		return "dns-error";
 	}
 	return "unknown";

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * keytest.h -- relaysign -t: does DNS publish every configured key?
+ */
+#ifndef RELAYSIGN_KEYTEST_H
+#define RELAYSIGN_KEYTEST_H
+
+#include <stdio.h>
+
+#include "keycheck.h"
+#include "keytable.h"
+
+/*
+ * keytest_run: keycheck_check for every distinct key of kt with
+ * lookup(arg, ...), one line each on out, then a summary that keeps keys
+ * that do not match apart from keys DNS did not answer for.  Returns 0
+ * when every key matches, 1 when one does not (or there are no keys), 2
+ * when none mismatches but some could not be checked.
+ */
+int keytest_run(const struct keytable *kt, keycheck_lookup *lookup, void *arg, FILE *out);
+
+#endif
