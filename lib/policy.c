@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * policy.c -- the decision table of DESIGN.md 2 as a pure function.
+ * policy.c -- the decision table (README, "What it does with each message")
+ * as a pure function.
  *
  * The rules are tried in order and the first that applies wins.  Every rule
  * that is not "sign" is checked before signing, so a fact we do not

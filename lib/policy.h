@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * policy.h -- the decision table of DESIGN.md 2, as a pure function of the
- * facts gathered about one message.  The milter gathers facts and applies
- * the action; it decides nothing itself.
+ * policy.h -- the decision table (README, "What it does with each message"),
+ * as a pure function of the facts gathered about one message
+ * (lib/pipeline.c gathers them and applies the action).
  */
 #ifndef RELAYSIGN_POLICY_H
 #define RELAYSIGN_POLICY_H

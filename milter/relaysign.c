@@ -182,7 +182,7 @@ milter_thread(void *arg)
  * opened; Linux passes it on to every accepted connection.  libmilter
  * writes a header change and its reply as separate packets; without it,
  * Nagle holds the second until the MTA's delayed ACK, ~40 ms a message
- * (RIG.md, "Latency trap").  libmilter does not expose the descriptor, so
+ * (bench/README.md says how it was measured).  libmilter does not expose the descriptor, so
  * find the one listening socket among ours.
  */
 static void

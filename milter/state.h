@@ -4,7 +4,7 @@
  *
  * A message takes a reference when it starts (MAIL FROM) and drops it at
  * its end, so in-flight messages keep the keys they started with while new
- * ones see the new set (DESIGN.md 3).
+ * ones see the new set (relaysign.conf(5), SIGHUP).
  */
 #ifndef RELAYSIGN_STATE_H
 #define RELAYSIGN_STATE_H

@@ -202,7 +202,7 @@ oracle(void)
 		f.trust_temperror = x % 2;
 
 		d = policy_decide(&f);
-		/* The one rule under which signing is allowed (DESIGN.md 2). */
+		/* The one rule under which signing is allowed (README's table). */
 		may_sign = f.trust != T_NONE && f.from == FROM_OK && f.headers_ok && f.key_found &&
 		           !f.long_line && (!f.require_spf || f.spf == S_PASS);
 		/* Untrusted for want of DNS, and a message we would sign: retry it. */

@@ -752,7 +752,7 @@ main(void)
 
 	setup();
 	sl = sign_lib_new(&params_default, err, sizeof(err));
-	ok(sl != NULL, "sign_lib_new: relaxed/relaxed, DESIGN.md 2 headers (%s)", err);
+	ok(sl != NULL, "sign_lib_new: relaxed/relaxed, the default signed headers (%s)", err);
 	if (sl == NULL)
 		return tap_done();
 	test_basic(sl);
