@@ -5,7 +5,7 @@
 usage: dkimcheck.py --key SELECTOR=KEYFILE [--key ...] [--expect N] [--max K] FILE|DIR...
 
 Public keys come from the private key files themselves (openssl derives the
-DNS records, as tests/lib.sh's rs_dkim_txt_* do) and are handed to dkimpy
+DNS records, as tools/lib.sh's rs_dkim_txt_* do) and are handed to dkimpy
 through a dnsfunc: no DNS at all.  Every file (or the first K files of each
 directory, sorted) must carry exactly N DKIM-Signature fields (--expect, if
 given) and every one of them must verify.

@@ -6,7 +6,7 @@
 #
 # Prints, and writes to $BENCH_OUT (default $top_builddir/bench/results-latest.md):
 #   0. the machine and the package versions;
-#   1. milter level: bench/mfload (a client that writes like Postfix) against
+#   1. milter level: tools/mfload (a client that writes like Postfix) against
 #      relaysign and against OpenDKIM, same keys, same messages: RSA-2048,
 #      Ed25519 and both; 2 KB and 100 KB; 1, 8 and 32 connections over TCP,
 #      and 32 over a unix socket: msg/s, p50/p99 MAIL..EOM latency, filter
@@ -31,13 +31,13 @@
 # without DNS).  Through Postfix, every delivered message is counted and the
 # first $K verified.  Any miss prints FAIL in that row.
 #
-# Everything runs in private network+mount+pid namespaces (tests/lib.sh):
+# Everything runs in private network+mount+pid namespaces (tools/lib.sh):
 # traffic stays on a private loopback, and everything started is stopped at
 # exit, even on ^C.  Needs root.  Full run ~12-15 min on 2 cores; --quick
 # (~2 min) is a smoke test with fewer, shorter runs.
 #
 # Environment: RELAYSIGN (default $top_builddir/relaysign), MFLOAD (default
-# $top_builddir/bench/mfload, else compiled into the temp dir), BENCH_OUT,
+# $top_builddir/tools/mfload, else compiled into the temp dir), BENCH_OUT,
 # RS_KEEP=1 (or --keep) keeps the temp dir with every log and dump.
 set -u
 
@@ -62,13 +62,13 @@ done
 top_srcdir=$(cd "$top_srcdir" && pwd)
 top_builddir=$(cd "$top_builddir" && pwd)
 export top_srcdir top_builddir
-# shellcheck disable=SC2034  # read by tests/lib.sh
+# shellcheck disable=SC2034  # read by tools/lib.sh
 RS_NAME=bench
-# shellcheck source=tests/lib.sh
-. "$top_srcdir/tests/lib.sh"
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
-MFLOAD=${MFLOAD:-$top_builddir/bench/mfload}
+MFLOAD=${MFLOAD:-$top_builddir/tools/mfload}
 BENCH_OUT=${BENCH_OUT:-$top_builddir/bench/results-latest.md}
 export RELAYSIGN MFLOAD BENCH_OUT
 
@@ -105,8 +105,8 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 
 if [ ! -x "$MFLOAD" ]; then
 	say "compiling mfload into $T (not built by make)"
-	"${CC:-cc}" -O2 -pthread -o "$T/mfload" "$top_srcdir/bench/mfload.c" ||
-		rs_die "cannot compile bench/mfload.c"
+	"${CC:-cc}" -O2 -pthread -o "$T/mfload" "$top_srcdir/tools/mfload.c" ||
+		rs_die "cannot compile tools/mfload.c"
 	MFLOAD=$T/mfload
 fi
 CHECK=("$RS_PY" "$top_srcdir/bench/dkimcheck.py" --domain "$DOMAIN")
@@ -584,7 +584,7 @@ report() {
 			"and noisy; compare only on a quiet machine.**"
 	fi
 	echo
-	echo "## 1. Milter level (bench/mfload, writes like Postfix; ${DUR} s a run)"
+	echo "## 1. Milter level (tools/mfload, writes like Postfix; ${DUR} s a run)"
 	echo
 	echo "msg/s over the run; p50/p99 of MAIL..EOM in ms; CPU = filter user+sys seconds per 1,000 messages"
 	echo "(OpenDKIM \"both\" = two chained instances, CPU summed); stalls = messages with a reply wait >= 30 ms"

@@ -4,7 +4,7 @@
 #
 #   relaysign-keygen: writes PKCS#8 PEM with mode 0600 whatever the umask;
 #   prints a TXT record in <=255-byte strings whose value is the one OpenSSL
-#   derives independently (tests/lib.sh rs_dkim_txt_*); refuses 1024 and
+#   derives independently (tools/lib.sh rs_dkim_txt_*); refuses 1024 and
 #   8192 bits; refuses to overwrite.
 #   The printed record, served verbatim as a zone file by dnsserver.py, and
 #   the printed relaysign.conf / KeyTable / SigningTable lines, used
@@ -19,7 +19,7 @@
 # Environment: top_srcdir, top_builddir (as Automake sets them), RELAYSIGN,
 # RELAYSIGN_KEYGEN (default: $top_builddir/relaysign, .../relaysign-keygen),
 # RS_KEEP=1 keeps the temporary directory.
-# Skipped (TAP "1..0 # SKIP", tests/lib.sh tap_skip_all; a failure under
+# Skipped (TAP "1..0 # SKIP", tools/lib.sh tap_skip_all; a failure under
 # RELAYSIGN_REQUIRE_ALL, as in CI) only when not root or the binaries are
 # not built.
 # The sh -c scripts below take their arguments as "$1"...: single quotes on purpose.
@@ -29,8 +29,8 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-# shellcheck source=tests/lib.sh
-. "$top_srcdir/tests/lib.sh"
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 KEYGEN=${RELAYSIGN_KEYGEN:-$top_builddir/relaysign-keygen}

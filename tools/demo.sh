@@ -150,8 +150,8 @@ if [ "${RS_IN_SANDBOX:-}" != 1 ]; then
 fi
 
 # =========================== inside the sandbox: the demo itself =================
-# shellcheck source=tests/lib.sh
-. "$srcdir/tests/lib.sh"
+# shellcheck source=tools/lib.sh
+. "$srcdir/tools/lib.sh"
 RS_NAME=demo
 rs_sandbox "$0" "$@"    # returns only inside the namespaces
 rs_init demo

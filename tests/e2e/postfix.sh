@@ -4,7 +4,7 @@
 #
 # A private Postfix on 127.0.0.1:25 with smtpd_milters = relaysign, an
 # smtp-sink storing what Postfix relays, and tests/e2e/dnsserver.py publishing
-# the DKIM keys, all inside one private mount+net+pid namespace (tests/lib.sh).
+# the DKIM keys, all inside one private mount+net+pid namespace (tools/lib.sh).
 # swaks plays the vendor relay with XCLIENT; dkimpy (verify.py) and Mail::DKIM
 # (verify.pl) check the signatures against our DNS server.
 #
@@ -25,8 +25,8 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-# shellcheck source=tests/lib.sh
-. "$top_srcdir/tests/lib.sh"
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 STANDIN=${RS_E2E_STANDIN:-}

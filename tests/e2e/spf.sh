@@ -3,7 +3,7 @@
 # tests/e2e/spf.sh -- SPF, vendor-SPF trust, alignment, DMARC policy and the
 # DNS time bound, end to end through a real Postfix (TAP).
 #
-# The rig is postfix.sh's (tests/lib.sh): one private mount+net+pid
+# The rig is postfix.sh's (tools/lib.sh): one private mount+net+pid
 # namespace holding tests/e2e/dnsserver.py, a private Postfix on
 # 127.0.0.1:25 with smtpd_milters = relaysign, and smtp-sink.  swaks plays the
 # relay with XCLIENT, so relaysign sees the client address the case needs.
@@ -45,8 +45,8 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-# shellcheck source=tests/lib.sh
-. "$top_srcdir/tests/lib.sh"
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 
@@ -125,7 +125,7 @@ start_dns --authority . --records "$T/zone.rr" \
 	--servfail temperror.spf.test --drop slow.spf.test --drop _dmarc.slowdmarc.test ||
 	rs_die "cannot start the DNS server"
 
-# The private resolv.conf (tests/lib.sh) says timeout:1 attempts:1.  For (7)
+# The private resolv.conf (tools/lib.sh) says timeout:1 attempts:1.  For (7)
 # give the resolver generous defaults instead (the same inode, so the bind
 # mount shows it): a dropped query would then wait 10 s x 3 tries unless
 # relaysign bounds it itself, as DNSTimeout promises.

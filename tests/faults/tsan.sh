@@ -4,7 +4,7 @@
 #
 # relaysign is built a second time with -fsanitize=thread (a separate build in
 # the temp dir, or RELAYSIGN_TSAN=/path/to/relaysign) and driven by
-# bench/mfload, a milter-protocol client that writes like Postfix, with 200
+# tools/mfload, a milter-protocol client that writes like Postfix, with 200
 # connections at once, mixed so that every path that shares state runs in
 # parallel:
 #   110 trusted by network (192.0.2.10), reconnecting every 20 messages,
@@ -24,7 +24,7 @@
 # diagnostics (SECURITY.md says which are known) and do not fail the test.
 #
 # Duration: 10 s; RELAYSIGN_LONG_TESTS=1: 60 s (the issue's "a minute").
-# TSAN_SECS overrides.  Without bench/mfload.c the load comes from Postfix's
+# TSAN_SECS overrides.  Without tools/mfload.c the load comes from Postfix's
 # smtp-source -s 200 through a private Postfix (default_process_limit raised).
 #
 # Environment: top_srcdir, top_builddir, RELAYSIGN_TSAN, MFLOAD, CC, RS_KEEP=1.
@@ -33,8 +33,8 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-# shellcheck source=tests/lib.sh
-. "$top_srcdir/tests/lib.sh"
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces)"
 rs_require_tools openssl unshare ip ss pkg-config
@@ -121,11 +121,11 @@ else
 fi
 
 # --- the load driver ----------------------------------------------------------
-MF=${MFLOAD:-$top_builddir/bench/mfload}
+MF=${MFLOAD:-$top_builddir/tools/mfload}
 if [ ! -x "$MF" ]; then
 	MF=""
-	if [ -f "$top_srcdir/bench/mfload.c" ] &&
-		"$CC" -O2 -pthread -o "$T/mfload" "$top_srcdir/bench/mfload.c" 2>"$T/mfload.err"; then
+	if [ -f "$top_srcdir/tools/mfload.c" ] &&
+		"$CC" -O2 -pthread -o "$T/mfload" "$top_srcdir/tools/mfload.c" 2>"$T/mfload.err"; then
 		MF=$T/mfload
 	fi
 fi
@@ -235,7 +235,7 @@ if [ -n "$MF" ]; then
 	else
 		tap_not_ok "200 connections for ${SECS}s: failures or wrong signatures (${sums%; })"
 	fi
-	tap_diag "load driver: bench/mfload ($MF)"
+	tap_diag "load driver: tools/mfload ($MF)"
 else
 	# Fallback: Postfix's smtp-source, 200 sessions, through a private Postfix.
 	start_sink "$T/sink" || rs_die "cannot start smtp-sink"
@@ -254,7 +254,7 @@ else
 	else
 		tap_not_ok "smtp-source -s 200: $got of $n delivered"
 	fi
-	tap_diag "load driver: smtp-source -s 200 via Postfix (bench/mfload not available)"
+	tap_diag "load driver: smtp-source -s 200 via Postfix (tools/mfload not available)"
 	stop_postfix
 fi
 reloads=$(grep -c 'reloaded' "$LOG")

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # tests/hostile/lib-extra.sh -- helpers shared by tests/hostile, tests/oracle
-# and tests/faults, on top of tests/lib.sh (source that first).
+# and tests/faults, on top of tools/lib.sh (source that first).
 #
 #   rx_setup_keys_dns [ARGS...]  RSA + Ed25519 keys for $RX_DOMAIN in
 #                                $RS_TMP/keys, published by start_dns (ARGS are

@@ -35,8 +35,8 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-# shellcheck source=tests/lib.sh
-. "$top_srcdir/tests/lib.sh"
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix)"

@@ -3,7 +3,7 @@
 # tests/ops/chroot.sh -- the test harness in a chroot (TAP).
 #
 # Every test that runs relaysign does so in private mount, network and pid
-# namespaces (tests/lib.sh, rs_sandbox).  In a plain chroot, whose / is not
+# namespaces (tools/lib.sh, rs_sandbox).  In a plain chroot, whose / is not
 # a mount point, unshare cannot make the mounts private and fails with
 # "cannot change root filesystem propagation"; in a container, or a chroot
 # whose root is bind-mounted on itself, it works.  This test builds such a
@@ -45,7 +45,7 @@ probe=$(mktemp /tmp/relaysign-chroot-probe.XXXXXX.sh) || exit 1
 trap 'rm -f "$probe"' EXIT
 cat >"$probe" <<'EOF'
 set -u
-. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tools/lib.sh"
 rs_sandbox "$0" "$@"
 echo "inside the sandbox: interfaces $(ip -o link show | awk -F': ' '{ print $2 }' | tr '\n' ' ')"
 EOF

@@ -25,9 +25,9 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-# shellcheck source=tests/lib.sh
-. "$top_srcdir/tests/lib.sh"
-# shellcheck disable=SC2034  # rs_log (tests/lib.sh) names the script with it
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
+# shellcheck disable=SC2034  # rs_log (tools/lib.sh) names the script with it
 RS_NAME=ops-install
 
 [ -f "$top_builddir/Makefile" ] ||

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # tests/ops/privdrop.sh -- UserID, PidFile, Background, SIGTERM, -V (TAP).
 #
-# All inside one private mount+net+pid namespace (tests/lib.sh), with a
+# All inside one private mount+net+pid namespace (tools/lib.sh), with a
 # private Postfix relaying to smtp-sink and dnsserver.py publishing the keys.
 # The user relaysign switches to, relaysign-test, exists only in this
 # namespace: the test writes copies of /etc/passwd and /etc/group with one
@@ -41,8 +41,8 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
-# shellcheck source=tests/lib.sh
-. "$top_srcdir/tests/lib.sh"
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 export RELAYSIGN

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
-# tests/lib.sh -- shared helpers for relaysign's end-to-end tests, benchmarks
+# tools/lib.sh -- shared helpers for relaysign's end-to-end tests, benchmarks
 # and the demo.  Source it from a bash script (it uses bash features: arrays,
-# local, [[ ]]):   . "$top_srcdir/tests/lib.sh"
+# local, [[ ]]):   . "$top_srcdir/tools/lib.sh"
 #
 # ---------------------------------------------------------------------------
 # The sandbox: why one `unshare --mount --net --pid` for the whole scenario
@@ -431,7 +431,7 @@ start_postfix() {
 	mkdir -p "$d/etc" "$d/spool" "$d/data" || return 1
 	chown postfix "$d/data"
 	cat >"$d/etc/main.cf" <<-EOF
-	# private Postfix instance for relaysign's tests (tests/lib.sh)
+	# private Postfix instance for relaysign's tests (tools/lib.sh)
 	compatibility_level = 3.6
 	config_directory = $d/etc
 	queue_directory = $d/spool
