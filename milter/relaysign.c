@@ -208,6 +208,21 @@ nodelay_listener(void)
 }
 
 /*
+ * start_failed: relaysign will not run after all: drop the configuration
+ * and the PidFile it locked (ours: no other relaysign could hold it).
+ */
+static int
+start_failed(struct conf *conf, int pid_fd)
+{
+	if (pid_fd != -1) {
+		(void)unlink(conf->pid_file);
+		(void)close(pid_fd);
+	}
+	conf_free(conf);
+	return 1;
+}
+
+/*
  * user_ids: the uid and gid of a UserID spec (USER or USER:GROUP); -1
  * with the reason on standard error.
  */
@@ -468,29 +483,29 @@ main(int argc, char **argv)
 	(void)umask((mode_t)conf->umask);
 	/* Before the socket: a running relaysign keeps its socket and PID file. */
 	if (conf->pid_file != NULL && (pid_fd = pidfile_lock(conf->pid_file)) == -1)
-		return 1;
+		return start_failed(conf, pid_fd);
 	if (smfi_register(*callbacks_desc()) != MI_SUCCESS ||
 	    smfi_setconn(conf->socket) != MI_SUCCESS) {
 		fprintf(stderr, "relaysign: cannot register with libmilter\n");
-		return 1;
+		return start_failed(conf, pid_fd);
 	}
 	/* Open the socket ourselves so a busy port is reported, not lost in syslog. */
 	if (smfi_opensocket(1) != MI_SUCCESS) {
 		fprintf(stderr, "relaysign: %s: cannot listen on Socket %s (in use, or no "
 		    "permission?)\n", conf->path, conf->socket);
-		return 1;
+		return start_failed(conf, pid_fd);
 	}
 	nodelay_listener();
 	if (socket_owner(conf) != 0)
-		return 1;
+		return start_failed(conf, pid_fd);
 
 	if (conf->user_id != NULL && drop_privileges(conf->user_id) != 0)
-		return 1;
+		return start_failed(conf, pid_fd);
 
 	announce_logs(conf);
 	if (!foreground && conf->background && daemon(0, 0) != 0) {
 		fprintf(stderr, "relaysign: daemon: %s\n", strerror(errno));
-		return 1;
+		return start_failed(conf, pid_fd);
 	}
 	log_setup(log_to_stderr(conf), conf->syslog, conf->syslog_facility, conf->log_level);
 	if (pid_fd != -1)
@@ -498,7 +513,7 @@ main(int argc, char **argv)
 
 	if (pipe(sigpipe_fds) != 0) {
 		log_warn("pipe");
-		return 1;
+		return start_failed(conf, pid_fd);
 	}
 	(void)fcntl(sigpipe_fds[1], F_SETFL, O_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
@@ -519,7 +534,7 @@ main(int argc, char **argv)
 	/* A reload may free conf: keep the PidFile we wrote, to remove it at exit. */
 	if (conf->pid_file != NULL && (pid_file = strdup(conf->pid_file)) == NULL) {
 		log_err("out of memory");
-		return 1;
+		return start_failed(conf, pid_fd);
 	}
 	if (state_init(conf) != 0) {
 		log_err("out of memory");
