@@ -11,8 +11,11 @@ distdir=$2
 # Python's byte-code caches appear wherever a test imported a module.
 find "$distdir" -name __pycache__ -type d -prune -exec rm -rf {} +
 
-if ! command -v git >/dev/null 2>&1 || ! git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1; then
-	echo "dist-tracked.sh: $srcdir is not a git checkout: contents not checked"
+# Only the top of a checkout: a tarball unpacked inside one (make
+# distcheck in a build directory of the checkout) is not that checkout.
+top=$(git -C "$srcdir" rev-parse --show-toplevel 2>/dev/null) || top=""
+if [ -z "$top" ] || [ "$top" != "$(cd "$srcdir" && pwd -P)" ]; then
+	echo "dist-tracked.sh: $srcdir is not the top of a git checkout: contents not checked"
 	exit 0
 fi
 tracked=$(mktemp)
