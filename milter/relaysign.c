@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -177,34 +178,73 @@ milter_thread(void *arg)
 	return NULL;
 }
 
+/* listening: fd is a listening socket of family AF_INET, AF_INET6 or AF_UNIX. */
+static bool
+listening(int fd, int *family_r)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss), ll;
+	int on = 0;
+
+	ll = sizeof(on);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ll) != 0 || !on)
+		return false;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return false;
+	*family_r = ss.ss_family;
+	return ss.ss_family == AF_INET || ss.ss_family == AF_INET6 || ss.ss_family == AF_UNIX;
+}
+
 /*
  * nodelay_listener: sets TCP_NODELAY on the listening socket libmilter
  * opened; Linux passes it on to every accepted connection.  libmilter
  * writes a header change and its reply as separate packets; without it,
  * Nagle holds the second until the MTA's delayed ACK, ~40 ms a message
- * (bench/README.md says how it was measured).  libmilter does not expose the descriptor, so
- * find the one listening socket among ours.
+ * (bench/README.md says how it was measured).  libmilter does not expose
+ * the descriptor, so find the one listening socket among ours.
  */
 static void
 nodelay_listener(void)
 {
-	int fd, one = 1;
+	int fd, family, one = 1;
 
-	for (fd = 0; fd < 1024; fd++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int listening = 0;
-		socklen_t ll = sizeof(listening);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) != 0 ||
-		    !listening)
-			continue;
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-			continue;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+	for (fd = 0; fd < 1024; fd++)
+		if (listening(fd, &family) && family != AF_UNIX &&
+		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 			log_warn("setsockopt(TCP_NODELAY) on the milter socket");
-	}
+}
+
+/*
+ * socket_in_use: true when Socket is a unix socket that something still
+ * accepts connections on.  libmilter removes an existing socket file
+ * before it binds; without this check a second relaysign would take the
+ * socket from a running one.  A file nobody listens on (left by a crash)
+ * is libmilter's to replace.
+ */
+static bool
+socket_in_use(const char *spec)
+{
+	struct sockaddr_un sun;
+	const char *path = spec;
+	bool used;
+	int fd;
+
+	if (strncmp(path, "unix:", 5) == 0)
+		path += 5;
+	else if (strncmp(path, "local:", 6) == 0)
+		path += 6;
+	else
+		return false;	/* inet: bind(2) itself refuses a port in use */
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return false;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	used = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	(void)close(fd);
+	return used;
 }
 
 /*
@@ -484,6 +524,11 @@ main(int argc, char **argv)
 	/* Before the socket: a running relaysign keeps its socket and PID file. */
 	if (conf->pid_file != NULL && (pid_fd = pidfile_lock(conf->pid_file)) == -1)
 		return start_failed(conf, pid_fd);
+	if (socket_in_use(conf->socket)) {
+		fprintf(stderr, "relaysign: %s: Socket %s: another process (a relaysign?) listens "
+		    "on it; not started\n", conf->path, conf->socket);
+		return start_failed(conf, pid_fd);
+	}
 	if (smfi_register(*callbacks_desc()) != MI_SUCCESS ||
 	    smfi_setconn(conf->socket) != MI_SUCCESS) {
 		fprintf(stderr, "relaysign: cannot register with libmilter\n");
@@ -578,6 +623,12 @@ main(int argc, char **argv)
 		} else if (!stopping) {
 			stopping = true;
 			drain(b);
+			/*
+			 * XXX smfi_stop waits for libmilter's listener, which
+			 * holds its lock through a 5 s poll: a stop takes up to
+			 * 5 s more.  Waking the poll by shutting the socket
+			 * down does not help (the lock is taken first).
+			 */
 			(void)smfi_stop();
 		}
 	}

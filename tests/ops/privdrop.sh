@@ -66,7 +66,7 @@ TAG=$$.$RANDOM
 STOP_STATUS=none
 STOP_SECS=0
 
-tap_plan 35
+tap_plan 37
 
 # --- the user, in this namespace only ------------------------------------------------
 uid=""
@@ -580,6 +580,24 @@ sleep 1
 send g1
 tap_check "(g) Postfix's chrooted smtpd, as user postfix, reaches the socket: signed (s1), verifies" \
 	signed_by s1
+# A second relaysign on the same unix socket, no PidFile to lock: it must
+# not take the socket from the running one (libmilter would unlink it).
+grep -v '^PidFile' "$CONF" >"$T/g2.conf"
+ino_before=$(stat -c %i "$SOCKDIR/relaysign.sock" 2>/dev/null)
+second_socket_refused() {
+	local out rc
+	out=$(timeout 20 "$RELAYSIGN" -f -c "$T/g2.conf" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	[ "$rc" = 1 ] || { echo "exit status $rc, want 1"; return 1; }
+	printf '%s\n' "$out" | grep -q "listens on it; not started" || { echo "no clear refusal"; return 1; }
+	[ "$(stat -c %i "$SOCKDIR/relaysign.sock" 2>/dev/null)" = "$ino_before" ] ||
+		{ echo "the socket file was replaced"; return 1; }
+}
+tap_check "(g) a second relaysign on the same unix socket (no PidFile) refuses; the socket stays the first one's" \
+	second_socket_refused
+send g2
+tap_check "(g) the first relaysign still signs through its socket (s1)" signed_by s1
 [ -n "$PID_G" ] && kill -TERM "$PID_G" 2>/dev/null
 for ((i = 0; i < 100; i++)); do
 	[ -n "$PID_G" ] && kill -0 "$PID_G" 2>/dev/null || break
