@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,93 @@ nodelay_listener(void)
 		if (listening(fd, &family) && family != AF_UNIX &&
 		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 			log_warn("setsockopt(TCP_NODELAY) on the milter socket");
+}
+
+/* stopper: smfi_stop in a thread of its own; stopped tells the main thread it returned. */
+static atomic_bool stopped;
+
+static void *
+stopper(void *arg)
+{
+	(void)arg;
+	(void)smfi_stop();
+	atomic_store(&stopped, true);
+	return NULL;
+}
+
+/*
+ * knock: one connection to our own Socket, closed at once; libmilter's
+ * listener wakes, accepts, and sees the stop.
+ */
+static void
+knock(const char *spec)
+{
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_un sun;
+	char host[256], port[16];
+	const char *at;
+	int fd = -1;
+
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
+		const char *path = strchr(spec, ':') + 1;
+
+		if (strlen(path) >= sizeof(sun.sun_path))
+			return;
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, path, strlen(path));
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1)
+			(void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	} else if ((strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0) &&
+	    (at = strchr(spec, '@')) != NULL) {
+		const char *p = strchr(spec, ':') + 1;
+		size_t n = (size_t)(at - p);
+
+		if (n == 0 || n >= sizeof(port))
+			return;
+		memcpy(port, p, n);
+		port[n] = '\0';
+		util_strlcpy(host, at + 1, sizeof(host));
+		/* A listener on every address answers on loopback too. */
+		if (strcmp(host, "0.0.0.0") == 0)
+			util_strlcpy(host, "127.0.0.1", sizeof(host));
+		else if (strcmp(host, "::") == 0)
+			util_strlcpy(host, "::1", sizeof(host));
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICSERV;
+		if (getaddrinfo(host, port, &hints, &res) != 0)
+			return;
+		if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1)
+			(void)connect(fd, res->ai_addr, res->ai_addrlen);
+		freeaddrinfo(res);
+	}
+	if (fd != -1)
+		(void)close(fd);
+}
+
+/*
+ * stop_milter: smfi_stop, without libmilter's 5 s wait.  smfi_stop marks
+ * the stop and then waits for the listener's lock, which the listener
+ * holds through a poll of up to 5 s; a connection to our own socket ends
+ * that poll, and the listener sees the stop.  Knocks every 50 ms until
+ * smfi_stop returns (at most 6 s; libmilter's own timeout ends it anyway).
+ */
+static void
+stop_milter(const char *spec)
+{
+	pthread_t t;
+	int i;
+
+	if (pthread_create(&t, NULL, stopper, NULL) != 0) {
+		(void)smfi_stop();
+		return;
+	}
+	for (i = 0; i < 120 && !atomic_load(&stopped); i++) {
+		knock(spec);
+		usleep(50 * 1000);
+	}
+	pthread_join(t, NULL);
 }
 
 /*
@@ -465,7 +553,7 @@ main(int argc, char **argv)
 	pthread_t tid;
 	int ch, milter_rc = -1, status = 0;
 	bool stopping = false;
-	char *pid_file = NULL;
+	char *pid_file = NULL, *conf_socket = NULL;
 	int pid_fd = -1;
 
 	SPF_warning_handler = spf_log;
@@ -576,6 +664,11 @@ main(int argc, char **argv)
 	log_debug("%s", sign_lib_keyuse(conf->sign_lib));
 	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
 		log_warning("%s", *w);
+	/* A reload may free conf: keep what the stop needs. */
+	if ((conf_socket = strdup(conf->socket)) == NULL) {
+		log_err("out of memory");
+		return 1;
+	}
 	/* A reload may free conf: keep the PidFile we wrote, to remove it at exit. */
 	if (conf->pid_file != NULL && (pid_file = strdup(conf->pid_file)) == NULL) {
 		log_err("out of memory");
@@ -623,13 +716,7 @@ main(int argc, char **argv)
 		} else if (!stopping) {
 			stopping = true;
 			drain(b);
-			/*
-			 * XXX smfi_stop waits for libmilter's listener, which
-			 * holds its lock through a 5 s poll: a stop takes up to
-			 * 5 s more.  Waking the poll by shutting the socket
-			 * down does not help (the lock is taken first).
-			 */
-			(void)smfi_stop();
+			stop_milter(conf_socket);
 		}
 	}
 	pthread_join(tid, NULL);
@@ -637,6 +724,7 @@ main(int argc, char **argv)
 	if (pid_file != NULL)
 		(void)unlink(pid_file);
 	free(pid_file);
+	free(conf_socket);
 	state_shutdown();
 	log_notice("stopped");
 	return status;
