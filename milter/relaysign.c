@@ -215,6 +215,35 @@ nodelay_listener(void)
 			log_warn("setsockopt(TCP_NODELAY) on the milter socket");
 }
 
+/*
+ * unix_connect: a connection to the unix socket of a Socket spec
+ * ("unix:PATH" or "local:PATH"); -1 when spec is no unix socket, or
+ * nothing accepts on it.
+ */
+static int
+unix_connect(const char *spec)
+{
+	struct sockaddr_un sun;
+	const char *path;
+	int fd;
+
+	if (strncmp(spec, "unix:", 5) != 0 && strncmp(spec, "local:", 6) != 0)
+		return -1;
+	path = strchr(spec, ':') + 1;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -1;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* stopper: smfi_stop in a thread of its own; stopped tells the main thread it returned. */
 static atomic_bool stopped;
 
@@ -235,21 +264,12 @@ static void
 knock(const char *spec)
 {
 	struct addrinfo hints, *res = NULL;
-	struct sockaddr_un sun;
 	char host[256], port[16];
 	const char *at;
 	int fd = -1;
 
 	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
-		const char *path = strchr(spec, ':') + 1;
-
-		if (strlen(path) >= sizeof(sun.sun_path))
-			return;
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, path, strlen(path));
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1)
-			(void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+		fd = unix_connect(spec);
 	} else if ((strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0) &&
 	    (at = strchr(spec, '@')) != NULL) {
 		const char *p = strchr(spec, ':') + 1;
@@ -312,27 +332,12 @@ stop_milter(const char *spec)
 static bool
 socket_in_use(const char *spec)
 {
-	struct sockaddr_un sun;
-	const char *path = spec;
-	bool used;
-	int fd;
+	int fd = unix_connect(spec);	/* inet: bind(2) itself refuses a port in use */
 
-	if (strncmp(path, "unix:", 5) == 0)
-		path += 5;
-	else if (strncmp(path, "local:", 6) == 0)
-		path += 6;
-	else
-		return false;	/* inet: bind(2) itself refuses a port in use */
-	if (strlen(path) >= sizeof(sun.sun_path))
+	if (fd == -1)
 		return false;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return false;
-	used = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
 	(void)close(fd);
-	return used;
+	return true;
 }
 
 /*
