@@ -115,6 +115,24 @@ rx_sanitizer_clean() {
 	return 0
 }
 
+# rx_finish_milter LOG: the last two TAP lines of a run: relaysign stops on
+# SIGTERM with exit status 0, and its log holds no sanitizer report.
+rx_finish_milter() {
+	local log=$1 out
+	if rx_stop_milter relaysign 20 && [ "$RX_EXIT" = 0 ]; then
+		tap_ok "relaysign stopped on SIGTERM, exit status 0"
+	else
+		tap_not_ok "relaysign stopped on SIGTERM, exit status 0 (got: $RX_EXIT)"
+		diag_log "$log" 20
+	fi
+	if out=$(rx_sanitizer_clean "$log"); then
+		tap_ok "no ASan/UBSan/LSan report in relaysign's log"
+	else
+		tap_not_ok "no ASan/UBSan/LSan report in relaysign's log"
+		tap_diag "$out"
+	fi
+}
+
 # rx_send_raw ADDR FILE [smtpraw args...]: RX_QID, RX_REPLY, RX_RC.
 RX_SEND_N=0
 rx_send_raw() {

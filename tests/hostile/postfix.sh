@@ -421,16 +421,5 @@ else
 	grep 'status=deferred\|milter' "$(postfix_log)" | head -5 | sed 's/^/# /'
 fi
 stop_postfix
-if rx_stop_milter relaysign 20 && [ "$RX_EXIT" = 0 ]; then
-	tap_ok "relaysign stopped on SIGTERM, exit status 0"
-else
-	tap_not_ok "relaysign stopped on SIGTERM, exit status 0 (got: $RX_EXIT)"
-	diag_log "$LOG" 20
-fi
-if out=$(rx_sanitizer_clean "$LOG"); then
-	tap_ok "no ASan/UBSan/LSan report in relaysign's log"
-else
-	tap_not_ok "no ASan/UBSan/LSan report in relaysign's log"
-	tap_diag "$out"
-fi
+rx_finish_milter "$LOG"
 tap_done
