@@ -327,16 +327,6 @@ fi
 tap_diag "counts: sent=$N delivered=${files:-?} signed_once=$(val signed_once) bounced=$b deferred=$deferred SIGKILLs=$NKILL" \
 	"check_sink: $line1"
 stop_postfix
-if rx_stop_milter relaysign 20 && [ "$RX_EXIT" = 0 ]; then
-	tap_ok "relaysign (last instance) stopped on SIGTERM, exit status 0"
-else
-	tap_not_ok "relaysign (last instance) stopped on SIGTERM, exit status 0 (got: $RX_EXIT)"
-	diag_log "$LOG" 20
-fi
-if out=$(rx_sanitizer_clean "$LOG"); then
-	tap_ok "no ASan/UBSan/LSan report from any relaysign instance"
-else
-	tap_not_ok "no ASan/UBSan/LSan report from any relaysign instance"
-	tap_diag "$out"
-fi
+rx_finish_milter "$LOG" "relaysign (last instance) stopped on SIGTERM, exit status 0" \
+	"no ASan/UBSan/LSan report from any relaysign instance"
 tap_done

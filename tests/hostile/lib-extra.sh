@@ -115,20 +115,23 @@ rx_sanitizer_clean() {
 	return 0
 }
 
-# rx_finish_milter LOG: the last two TAP lines of a run: relaysign stops on
-# SIGTERM with exit status 0, and its log holds no sanitizer report.
+# rx_finish_milter LOG [STOPPED [CLEAN]]: the last two TAP lines of a run:
+# relaysign stops on SIGTERM with exit status 0, and LOG holds no sanitizer
+# report.  STOPPED and CLEAN name the two checks in the TAP lines.
 rx_finish_milter() {
 	local log=$1 out
+	local stopped=${2:-relaysign stopped on SIGTERM, exit status 0}
+	local clean=${3:-no ASan/UBSan/LSan report in relaysign\'s log}
 	if rx_stop_milter relaysign 20 && [ "$RX_EXIT" = 0 ]; then
-		tap_ok "relaysign stopped on SIGTERM, exit status 0"
+		tap_ok "$stopped"
 	else
-		tap_not_ok "relaysign stopped on SIGTERM, exit status 0 (got: $RX_EXIT)"
+		tap_not_ok "$stopped (got: $RX_EXIT)"
 		diag_log "$log" 20
 	fi
 	if out=$(rx_sanitizer_clean "$log"); then
-		tap_ok "no ASan/UBSan/LSan report in relaysign's log"
+		tap_ok "$clean"
 	else
-		tap_not_ok "no ASan/UBSan/LSan report in relaysign's log"
+		tap_not_ok "$clean"
 		tap_diag "$out"
 	fi
 }
