@@ -27,6 +27,7 @@
 #include "cidr.h"
 #include "keytable.h"
 #include "pipeline.h"
+#include "seal.h"
 #include "spf.h"
 #include "util.h"
 
@@ -36,6 +37,10 @@
 #define LINE_MAX_OCTETS 998
 /* Longest From value kept for parsing: from_parse calls more FROM_TOO_LONG. */
 #define FROM_VALUE_MAX (64 * 1024 + 1)
+/* Longest Message-ID value kept for the seal (RFC 5322 2.1.1: one line). */
+#define MSGID_VALUE_MAX LINE_MAX_OCTETS
+/* Fields in our name that may carry our seal: ours is one; a few more cost little. */
+#define SEAL_CANDIDATES 4
 
 struct hdr {
 	char *name;
@@ -69,6 +74,15 @@ struct msg {
 	int *forged;			/* 1-based indexes of those claiming our id */
 	size_t nforged;
 	bool forged_overflow;
+	bool ours_seen;			/* nforged was not 0 before our own was kept */
+	struct {			/* fields in our name that look sealed */
+		int index;
+		char *value;
+	} cand[SEAL_CANDIDATES];
+	size_t ncand;
+	int kept;			/* index of our own sealed field, kept; 0 none */
+	size_t nmsgid;
+	char *msgid;			/* the first Message-ID's value, or NULL */
 	bool long_line;
 	size_t body_col;		/* octets since the body's last LF */
 	bool eoh_done;
@@ -94,6 +108,7 @@ struct msg {
 };
 
 struct pipeline {
+	const struct seal *seal;	/* marks our own Authentication-Results; may be NULL */
 	bool have_addr;
 	struct sockaddr_storage addr;
 	char client[INET6_ADDRSTRLEN];
@@ -127,17 +142,22 @@ msg_clear(struct msg *m)
 	free(m->from_value);
 	free(m->forged);
 	free(m->edits);
+	free(m->msgid);
+	while (m->ncand > 0)
+		free(m->cand[--m->ncand].value);
 	memset(m, 0, sizeof(*m));
 }
 
 /* pipeline_new: a pipeline for one connection. */
 struct pipeline *
-pipeline_new(void)
+pipeline_new(const struct seal *seal)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 
-	if (p != NULL)
+	if (p != NULL) {
+		p->seal = seal;
 		util_strlcpy(p->client, "unknown", sizeof(p->client));
+	}
 	return p;
 }
 
@@ -411,6 +431,45 @@ note_forged(struct msg *m)
 	m->forged[m->nforged++] = (int)m->nar;
 }
 
+/*
+ * note_candidate: keeps a copy of a field in our name that may be our own
+ * sealed one (checked at the end of headers, when From and Message-ID are
+ * known).  Past SEAL_CANDIDATES it is only removed, like any forgery.
+ */
+static void
+note_candidate(struct msg *m, const char *value)
+{
+	if (m->ncand >= SEAL_CANDIDATES || m->nar > INT_MAX ||
+	    strlen(value) > AUTHRES_MAX || strstr(value, "policy.seal=") == NULL)
+		return;
+	if ((m->cand[m->ncand].value = strdup(value)) == NULL)
+		return;	/* not recognised: removed, the safe mistake */
+	m->cand[m->ncand++].index = (int)m->nar;
+}
+
+/*
+ * find_own: our own sealed field, if one of the candidates is, is kept:
+ * taken off the list of fields to remove.  At most one is kept.
+ */
+static void
+find_own(const struct pipeline *p, struct msg *m)
+{
+	size_t i, j;
+
+	m->ours_seen = m->nforged > 0;
+	if (p->seal == NULL || m->msgid == NULL || m->from_value == NULL || m->nfrom != 1)
+		return;
+	for (i = 0; i < m->ncand && m->kept == 0; i++)
+		if (seal_check(p->seal, m->cand[i].value, m->from_value, m->msgid))
+			m->kept = m->cand[i].index;
+	if (m->kept == 0)
+		return;
+	for (i = j = 0; i < m->nforged; i++)
+		if (m->forged[i] != m->kept)
+			m->forged[j++] = m->forged[i];
+	m->nforged = j;
+}
+
 /* pipeline_header: counts, remembers, holds; every check before any limit. */
 enum pipeline_status
 pipeline_header(struct pipeline *p, const char *name, const char *value)
@@ -425,9 +484,14 @@ pipeline_header(struct pipeline *p, const char *name, const char *value)
 	}
 	if (strcasecmp(name, AR_NAME) == 0) {
 		m->nar++;
-		if (authres_is_ours(value, strlen(value), m->conf->authserv_id))
+		if (authres_is_ours(value, strlen(value), m->conf->authserv_id)) {
 			note_forged(m);
+			note_candidate(m, value);
+		}
 	}
+	if (strcasecmp(name, "Message-ID") == 0 && m->nmsgid++ == 0 &&
+	    strlen(value) <= MSGID_VALUE_MAX)
+		m->msgid = strdup(value);	/* NULL: not sealed, nor recognised */
 	if (strcasecmp(name, "From") == 0 && m->nfrom++ == 0) {
 		if (strlen(value) >= FROM_VALUE_MAX)
 			m->from_too_long = true;
@@ -461,6 +525,8 @@ policy_view(const struct msg *m)
 	f.on_bad_from = m->conf->on_bad_from;
 	f.long_line = m->long_line;
 	f.trust_temperror = m->trust_temperror;
+	f.ours_seen = m->ours_seen;
+	f.handled = m->kept != 0;
 	return f;
 }
 
@@ -573,6 +639,7 @@ headers_end(struct pipeline *p, const char *jobid)
 	if (m->from_status == FROM_OK)
 		m->nkeys = keytable_lookup(m->conf->keys, m->from.domain, m->keys,
 		                           KEYTABLE_MAX_PER_DOMAIN);
+	find_own(p, m);
 
 	if (m->trust == POLICY_TRUST_NONE) {
 		/* Nothing in the body changes the verdict on untrusted mail. */
@@ -581,9 +648,9 @@ headers_end(struct pipeline *p, const char *jobid)
 		m->decided = true;
 		if (m->decision.action == POLICY_TEMPFAIL)
 			return end(p, PIPELINE_TEMPFAIL);
-		if (m->nforged == 0)
+		if (m->nforged == 0 && m->decision.action == POLICY_ACCEPT)
 			return end(p, PIPELINE_ACCEPT);
-		return PIPELINE_SKIP;	/* the forged fields go at the end */
+		return PIPELINE_SKIP;	/* the edits come at the end */
 	}
 
 	if (m->from_status == FROM_OK) {
@@ -601,8 +668,15 @@ headers_end(struct pipeline *p, const char *jobid)
 			m->dmarc_checked = true;
 		}
 	}
+	if (m->ours_seen) {
+		/* Passed us before: never signed again, whatever the body. */
+		f = policy_view(m);
+		m->decision = policy_decide(&f);
+		m->decided = true;
+	}
 	/* Only what a signature needs at all; whether it is used is decided at the end. */
-	if (m->from_status == FROM_OK && m->nkeys > 0 && m->headers_ok && !m->long_line) {
+	if (!m->decided && m->from_status == FROM_OK && m->nkeys > 0 && m->headers_ok &&
+	    !m->long_line) {
 		if (start_signer(m, jobid) != 0)
 			return fail(p, "signing could not start");
 	}
@@ -700,7 +774,7 @@ format_authres(struct pipeline *p)
 	ar.decision = m->decision;
 	ar.sigs = sigs;
 	ar.nsigs = n;
-	return authres_format(&ar, m->authres, sizeof(m->authres));
+	return authres_format(&ar, m->authres, sizeof(m->authres) - SEAL_TAIL_MAX);
 }
 
 /* pipeline_eom: the one decision for trusted mail, and the edits. */
@@ -751,6 +825,10 @@ pipeline_eom(struct pipeline *p, const struct pipeline_edit **edits_r, size_t *n
 	if (m->decision.action != POLICY_ACCEPT) {
 		if (format_authres(p) != 0)
 			return fail(p, "Authentication-Results does not fit");
+		/* Unsealed (no Message-ID, no seal) is still right: only a later pass loses it. */
+		if (m->msgid != NULL && m->from_value != NULL)
+			(void)seal_append(p->seal, m->authres, sizeof(m->authres), m->from_value,
+			                  m->msgid);
 		add_edit(m, PIPELINE_EDIT_INSERT, AR_NAME, m->authres, 0);
 		/* Signatures above everything, the last key's on top. */
 		for (i = 0; i < nsig; i++)

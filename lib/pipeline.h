@@ -115,8 +115,14 @@ struct pipeline_report {
 
 struct pipeline;
 
-/* pipeline_new: a pipeline for one connection, or NULL when out of memory. */
-struct pipeline *pipeline_new(void);
+/*
+ * pipeline_new: a pipeline for one connection, or NULL when out of memory.
+ * seal (lib/seal.h), shared by every connection of the process, marks the
+ * Authentication-Results we add so a second pass recognises it; with
+ * NULL, nothing is sealed and nothing recognised.
+ */
+struct seal;
+struct pipeline *pipeline_new(const struct seal *seal);
 /* pipeline_free: pipeline_free(NULL) is a no-op. */
 void pipeline_free(struct pipeline *p);
 

@@ -53,10 +53,32 @@ policy_decide(const struct policy_facts *facts)
 		 * from the vendor.  Unsigned, a patron notice bounces at a
 		 * DMARC p=reject receiver; tempfailed, the vendor retries.
 		 */
+		/* Our own verdict from a first pass stays as it is. */
+		if (facts->handled)
+			return decision(POLICY_ACCEPT, POLICY_REASON_ALREADY_HANDLED);
 		if (facts->trust_temperror && facts->from == FROM_OK && facts->key_found)
 			return decision(POLICY_TEMPFAIL, POLICY_REASON_RELAY_TEMPERROR);
+		/*
+		 * A stranger's mail in a keyed domain is marked, so that a
+		 * second pass (a content filter reinjecting from an address
+		 * RelayNetworks trusts) knows we did not trust it the first
+		 * time; other untrusted mail is left alone.
+		 */
+		if (facts->from == FROM_OK && facts->key_found)
+			return decision(POLICY_TAG, POLICY_REASON_UNTRUSTED);
 		return decision(POLICY_ACCEPT, POLICY_REASON_UNTRUSTED);
 	}
+
+	/*
+	 * Trusted, but it passed relaysign before: never sign twice.  Our own
+	 * sealed result stays; a result in our name we cannot recognise (a
+	 * forgery, or a first pass before a restart) is removed and the
+	 * message tagged, unsigned: the safe mistake.
+	 */
+	if (facts->handled)
+		return decision(POLICY_ACCEPT, POLICY_REASON_ALREADY_HANDLED);
+	if (facts->ours_seen)
+		return decision(POLICY_TAG, POLICY_REASON_ALREADY_HANDLED);
 
 	/*
 	 * RFC 7489 3.1.1 and 6.6.1: without exactly one From with one
@@ -141,6 +163,8 @@ policy_reason_name(enum policy_reason reason)
 		return "long-line";
 	case POLICY_REASON_RELAY_TEMPERROR:
 		return "relay-temperror";
+	case POLICY_REASON_ALREADY_HANDLED:
+		return "already-handled";
 	}
 	return "unknown";
 }

@@ -43,10 +43,12 @@ struct policy_facts {
 	enum policy_on_bad_from on_bad_from;
 	bool long_line;			/* a header or body line over 998 octets */
 	bool trust_temperror;		/* untrusted only because RelaySPFNames had a temperror */
+	bool ours_seen;			/* a field claims our AuthservID, sealed or not */
+	bool handled;			/* one of them is our own, sealed for this message */
 };
 
 enum policy_action {
-	POLICY_ACCEPT = 0,	/* not ours: accept untouched, no header, no log line */
+	POLICY_ACCEPT = 0,	/* accept: no signature, no new header */
 	POLICY_SIGN,		/* sign, tag, log */
 	POLICY_TAG,		/* do not sign; tag and log */
 	POLICY_REJECT,		/* 550 5.7.1 */
@@ -62,7 +64,8 @@ enum policy_reason {
 	POLICY_REASON_SPF_FAIL,		/* RequireSPF and SPF is not pass */
 	POLICY_REASON_SPF_TEMPERROR,	/* RequireSPF and SPF could not be checked now */
 	POLICY_REASON_LONG_LINE,	/* a line over 998 octets: relays would break it */
-	POLICY_REASON_RELAY_TEMPERROR	/* the vendor's SPF record could not be read now */
+	POLICY_REASON_RELAY_TEMPERROR,	/* the vendor's SPF record could not be read now */
+	POLICY_REASON_ALREADY_HANDLED	/* it carries a result in our name: passed us before */
 };
 
 struct policy_decision {
@@ -77,7 +80,8 @@ struct policy_decision policy_decide(const struct policy_facts *facts);
 const char *policy_action_name(enum policy_action action);
 /*
  * policy_reason_name: "untrusted", "bad-from", "bad-headers", "no-key",
- * "spf-fail", "spf-temperror", "long-line", "relay-temperror" ("" for none).
+ * "spf-fail", "spf-temperror", "long-line", "relay-temperror",
+ * "already-handled" ("" for none).
  */
 const char *policy_reason_name(enum policy_reason reason);
 /* policy_trust_name: "network", "auth", "spf" ("none"). */

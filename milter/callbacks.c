@@ -40,6 +40,9 @@ conn_get(SMFICTX *ctx)
 	return smfi_getpriv(ctx);
 }
 
+/* The process's seal, set once before libmilter starts any thread. */
+static const struct seal *conn_seal;
+
 /* conn_new: a connection context with its pipeline, attached to ctx; NULL when out of memory. */
 static struct conn *
 conn_new(SMFICTX *ctx)
@@ -48,7 +51,7 @@ conn_new(SMFICTX *ctx)
 
 	if (c == NULL)
 		return NULL;
-	if ((c->pl = pipeline_new()) == NULL || smfi_setpriv(ctx, c) != MI_SUCCESS) {
+	if ((c->pl = pipeline_new(conn_seal)) == NULL || smfi_setpriv(ctx, c) != MI_SUCCESS) {
 		pipeline_free(c->pl);
 		free(c);
 		return NULL;
@@ -294,11 +297,15 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 			    i ? "," : " a=", key_alg_name(signer_key(r->signer, i)->alg));
 	}
 	if (r->trust == POLICY_TRUST_NONE && r->decision.action == POLICY_ACCEPT) {
+		if (r->decision.reason == POLICY_REASON_ALREADY_HANDLED)
+			log_info("%s: relay=none client=[%s] action=accept reason=%s: "
+			    "kept our own Authentication-Results from a first pass", qid(ctx),
+			    r->client, policy_reason_name(r->decision.reason));
 		if (r->nforged > 0)
 			log_info("%s: relay=none client=[%s] removed %zu forged "
 			    "Authentication-Results claiming %s", qid(ctx), r->client,
 			    r->nforged, c->conf->authserv_id);
-		else
+		else if (r->decision.reason != POLICY_REASON_ALREADY_HANDLED)
 			log_debug("%s: relay=none client=[%s] action=accept", qid(ctx),
 			    r->client);
 		return;
@@ -483,7 +490,8 @@ static struct smfiDesc desc = {
 
 /* callbacks_desc: the smfiDesc to register. */
 struct smfiDesc *
-callbacks_desc(void)
+callbacks_desc(const struct seal *seal)
 {
+	conn_seal = seal;
 	return &desc;
 }

@@ -8,7 +8,12 @@
 
 #include <libmilter/mfapi.h>
 
-/* callbacks_desc: the smfiDesc to register. */
-struct smfiDesc *callbacks_desc(void);
+struct seal;
+
+/*
+ * callbacks_desc: the smfiDesc to register; seal (lib/seal.h) marks our
+ * Authentication-Results on every connection and must outlive them.
+ */
+struct smfiDesc *callbacks_desc(const struct seal *seal);
 
 #endif

@@ -49,6 +49,7 @@
 #include "conf.h"
 #include "keytable.h"
 #include "log.h"
+#include "seal.h"
 #include "sign.h"
 #include "state.h"
 #include "keycheck.h"
@@ -340,6 +341,9 @@ socket_in_use(const char *spec)
 	return true;
 }
 
+/* Marks our Authentication-Results (lib/seal.h); lives as long as the process serves. */
+static struct seal *seal;
+
 /*
  * start_failed: relaysign will not run after all: drop the configuration
  * and the PidFile it locked (ours: no other relaysign could hold it).
@@ -347,6 +351,8 @@ socket_in_use(const char *spec)
 static int
 start_failed(struct conf *conf, int pid_fd)
 {
+	seal_free(seal);
+	seal = NULL;
 	if (pid_fd != -1) {
 		(void)unlink(conf->pid_file);
 		(void)close(pid_fd);
@@ -622,7 +628,12 @@ main(int argc, char **argv)
 		    "on it; not started\n", conf->path, conf->socket);
 		return start_failed(conf, pid_fd);
 	}
-	if (smfi_register(*callbacks_desc()) != MI_SUCCESS ||
+	if ((seal = seal_new()) == NULL) {
+		fprintf(stderr, "relaysign: cannot make the secret for the "
+		    "Authentication-Results seal (no entropy?)\n");
+		return start_failed(conf, pid_fd);
+	}
+	if (smfi_register(*callbacks_desc(seal)) != MI_SUCCESS ||
 	    smfi_setconn(conf->socket) != MI_SUCCESS) {
 		fprintf(stderr, "relaysign: cannot register with libmilter\n");
 		return start_failed(conf, pid_fd);
@@ -731,6 +742,7 @@ main(int argc, char **argv)
 	free(pid_file);
 	free(conf_socket);
 	state_shutdown();
+	seal_free(seal);
 	log_notice("stopped");
 	return status;
 }

@@ -21,7 +21,7 @@
 #    --out (default /var/tmp/relaysign-demo-DATE).
 #
 # Exit status 0 only if the notice came out signed and verified and the
-# forgery came out untouched.
+# forgery came out unsigned (marked x-relaysign=tagged reason=untrusted).
 #
 # Options:
 #   --no-setup      do not run tools/setup-debian.sh (packages already there)
@@ -299,7 +299,7 @@ step "Message 2: a forgery with the same From:, from a stranger ($STRANGER_IP)"
 say "   MAIL FROM:<alma@exlibrisgroup.com>   From: Library <library@$DOMAIN>"
 if [ -z "$MSG2" ]; then
 	OK=0
-	say "   NOT DELIVERED (it should have been, untouched). What Postfix answered:"
+	say "   NOT DELIVERED (it should have been, unsigned). What Postfix answered:"
 	grep -E '^ *<\*\*' "$RS_TMP"/swaks.2.log 2>/dev/null | sed 's/^/     /'
 else
 	cp "$MSG2" "$OUT/2-forgery.eml"
@@ -307,7 +307,8 @@ else
 	if l=$(logline_for "$QID2"); then
 		say "   relaysign logged:  $l"
 	else
-		say "   relaysign logged nothing: mail from an untrusted client is passed on untouched."
+		say "   relaysign logged nothing for it: it should have logged action=tagged reason=untrusted."
+		OK=0
 	fi
 	nsig=$(hdr_count "$MSG2" DKIM-Signature)
 	ntag=$(hdr_values "$MSG2" Authentication-Results | grep -ci 'x-relaysign')
@@ -317,8 +318,12 @@ else
 		say "   It left with $nsig DKIM-Signature field(s): relaysign signed a forgery!"
 		OK=0
 	fi
-	if [ "$ntag" != 0 ]; then
-		say "   It carries a relaysign Authentication-Results tag: it should carry none."
+	if [ "$ntag" = 1 ] && hdr_values "$MSG2" Authentication-Results |
+		grep -qi 'x-relaysign=tagged reason="untrusted"'; then
+		say "   It carries relaysign's mark, x-relaysign=tagged reason=\"untrusted\": a second"
+		say "   pass through relaysign (a content filter's reinjection) will not sign it."
+	else
+		say "   It should carry exactly one relaysign mark (tagged, untrusted); it carries $ntag."
 		OK=0
 	fi
 	say "   => Receivers find no valid signature for $DOMAIN and DMARC (p=reject) rejects"

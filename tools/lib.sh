@@ -423,7 +423,8 @@ wait_delivered() {
 # start_postfix MILTER_SOCKET [name=value ...]: a private Postfix instance on
 # 127.0.0.1:$RS_SMTP_PORT relaying everything to the sink, with
 # smtpd_milters=MILTER_SOCKET (Postfix syntax: inet:127.0.0.1:8891 or
-# unix:/path; "" = no milter).  Extra name=value pairs go to main.cf last.
+# unix:/path; "" = no milter).  Extra name=value pairs go to main.cf last;
+# RS_POSTFIX_MASTER, if set, is appended to master.cf.
 start_postfix() {
 	local milter=$1 d="$RS_TMP/postfix"
 	shift
@@ -495,6 +496,8 @@ start_postfix() {
 	scache    unix  -       -       n       -       1       scache
 	postlog   unix-dgram n  -       n       -       1       postlogd
 	EOF
+	# RS_POSTFIX_MASTER: more master.cf lines (a content filter's reinjection service).
+	[ -n "${RS_POSTFIX_MASTER:-}" ] && printf '%s\n' "$RS_POSTFIX_MASTER" >>"$d/etc/master.cf"
 	local kv
 	for kv in "$@"; do
 		postconf -c "$d/etc" -e "$kv" || { rs_log "bad postconf setting: $kv"; return 1; }

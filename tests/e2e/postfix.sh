@@ -9,10 +9,10 @@
 # (verify.pl) check the signatures against our DNS server.
 #
 #   (a) trusted relay, From library.example.edu -> signed RSA + Ed25519, tagged
-#   (b) untrusted client, same From             -> untouched
+#   (b) untrusted client, same From             -> unsigned, marked tagged untrusted
 #   (c) trusted, From exlibrisgroup.com         -> unsigned, tagged no-key
 #   (d) trusted, two From fields                -> unsigned, tagged bad-from
-#   (e) trusted, forged relay.test A-R + foreign A-R -> forged one removed
+#   (e) trusted, forged relay.test A-R + foreign A-R -> forged ones removed, not signed
 #
 # Environment: top_srcdir, top_builddir (as Automake sets them; default: this
 # repository), RELAYSIGN (default $top_builddir/relaysign), RS_KEEP=1 keeps the
@@ -252,13 +252,6 @@ our_ar() {
 	done
 }
 
-no_our_ar() {
-	has_msg || return 1
-	local ar
-	ar=$(ar_by "$MSG" "$AUTHSERV")
-	[ -z "$ar" ] || { echo "unexpected $AUTHSERV Authentication-Results: $ar"; return 1; }
-}
-
 log_has() {     # log_has WANT...: relaysign's line for $QID contains every WANT
 	local l w
 	l=$(logline) || { echo "no relaysign log line for queue id '$QID'"; return 1; }
@@ -282,11 +275,11 @@ check "(a) Authentication-Results by $AUTHSERV says x-relaysign=signed" our_ar "
 check "(a) log line: relay=network action=signed d=$DOMAIN" \
 	log_has "relay=network" "client=[192.0.2.10]" "from=$DOMAIN" "action=signed" "d=$DOMAIN"
 
-# --- (b) untrusted client: untouched ---------------------------------------------------
+# --- (b) untrusted client: never signed; marked, for a second pass -----------------------
 send b 203.0.113.7 "Library <library@$DOMAIN>"
 delivered "(b) untrusted client 203.0.113.7: delivered"
 check "(b) no DKIM-Signature" no_sigs
-check "(b) no Authentication-Results by $AUTHSERV" no_our_ar
+check "(b) tagged x-relaysign=tagged, reason untrusted" tagged untrusted
 
 # --- (c) trusted, vendor's own From: no key -> tagged only -----------------------------
 send c 192.0.2.10 "Ex Libris <notices@exlibrisgroup.com>"
@@ -313,7 +306,9 @@ send e 192.0.2.10 "Library <library@$DOMAIN>" \
 	--add-header "Authentication-Results: $AUTHSERV.; dkim=pass (forged, trailing dot)"
 delivered "(e) trusted relay with forged Authentication-Results: delivered"
 forged_gone() {
-	our_ar "x-relaysign=signed" || return 1
+	# A result in our name means a second pass or a forgery: never signed.
+	our_ar "x-relaysign=tagged" 'reason="already-handled"' || return 1
+	[ "$(hdr_count "$MSG" DKIM-Signature)" = 0 ] || { echo "signed past a result in our name"; return 1; }
 	if hdr_values "$MSG" Authentication-Results | grep -qi "forged"; then
 		echo "a forged $AUTHSERV Authentication-Results survived:"
 		hdr_values "$MSG" Authentication-Results
@@ -327,7 +322,7 @@ foreign_kept() {
 	ar_by "$MSG" other.example | grep -q "spf=pass" ||
 		{ echo "the other.example Authentication-Results is gone"; return 1; }
 }
-check "(e) all six forged $AUTHSERV Authentication-Results removed, malformed ones too, ours added" forged_gone
+check "(e) all six forged $AUTHSERV Authentication-Results removed, malformed ones too; not signed, tagged already-handled" forged_gone
 check "(e) foreign other.example Authentication-Results kept" foreign_kept
 
 # --- (f) a trimmed milter_mail_macros: relaysign asks for {auth_authen} itself ---------

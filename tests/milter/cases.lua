@@ -111,25 +111,39 @@ local function main()
 	tap(ok, "auth: Authentication-Results reports smtp.auth")
 	mt.disconnect(conn)
 
-	-- 3. Untrusted client, our From: accepted at the end of the headers
-	--    (which are looked at only for results forged in our name), unchanged.
+	-- 3. Untrusted client, From in a domain we hold no key for: accepted
+	--    at the end of the headers (looked at only for results forged in
+	--    our name), body never read, unchanged.
+	conn, r = transaction({ ip = "203.0.113.7",
+	    headers = notice_headers("Ex Libris <notices@exlibrisgroup.com>") })
+	tap(r.mail == SMFIR_CONTINUE and r.eoh == SMFIR_ACCEPT,
+	    "untrusted, unkeyed From: accepted at end of headers, body never read")
+	tap(not mt.eom_check(conn, MT_HDRINSERT) and not mt.eom_check(conn, MT_HDRADD) and
+	    not mt.eom_check(conn, MT_HDRCHANGE), "untrusted, unkeyed From: nothing added or changed")
+	mt.disconnect(conn)
+
+	-- 3b. Untrusted client, our From: not signed, but marked (a sealed
+	--     x-relaysign=tagged reason=untrusted), so a second pass through
+	--     a trusted address never signs it.
 	conn, r = transaction({ ip = "203.0.113.7",
 	    headers = notice_headers("Library <library@library.example.edu>") })
-	tap(r.mail == SMFIR_CONTINUE and r.eoh == SMFIR_ACCEPT,
-	    "untrusted: accepted at end of headers, body never read")
-	tap(not mt.eom_check(conn, MT_HDRINSERT) and not mt.eom_check(conn, MT_HDRADD) and
-	    not mt.eom_check(conn, MT_HDRCHANGE), "untrusted: nothing added or changed")
+	tap(not mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature"), "untrusted, our From: not signed")
+	ok, v = has_ar(conn, "reason=\"untrusted\"")
+	tap(ok and string.find(v, "x-relaysign=tagged", 1, true) ~= nil and
+	    string.find(v, "policy.seal=", 1, true) ~= nil,
+	    "untrusted, our From: marked tagged/untrusted, sealed")
 	mt.disconnect(conn)
 
 	-- 4. Untrusted with a login that is not in RelayAuthUsers.
 	conn, r = transaction({ ip = "203.0.113.7", auth = "mallory",
 	    headers = notice_headers("library@library.example.edu") })
-	tap(r.eoh == SMFIR_ACCEPT, "unknown login: accepted untouched")
+	tap(not mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature") and
+	    has_ar(conn, "reason=\"untrusted\""), "unknown login: not signed, marked untrusted")
 	mt.disconnect(conn)
 
 	-- 4b. Untrusted with an Authentication-Results forged in our name: that
-	--     field is removed (RFC 8601 5); nothing is added, nothing signed.
-	local hf = notice_headers("library@library.example.edu")
+	--     field is removed (RFC 8601 5); nothing signed.
+	local hf = notice_headers("Ex Libris <notices@exlibrisgroup.com>")
 	table.insert(hf, 1, { "Authentication-Results", "relay.test; x-relaysign=signed" })
 	conn, r = transaction({ ip = "203.0.113.7", headers = hf })
 	tap(r.eom == SMFIR_CONTINUE or r.eom == SMFIR_ACCEPT, "untrusted, forged result: accepted")
@@ -138,6 +152,38 @@ local function main()
 	    "untrusted, forged result: removed")
 	tap(not mt.eom_check(conn, MT_HDRINSERT) and not mt.eom_check(conn, MT_HDRADD),
 	    "untrusted, forged result: nothing added, not signed")
+	mt.disconnect(conn)
+
+	-- 4c. A content filter sends a signed notice through relaysign again:
+	--     our own sealed result is recognised, kept, and nothing is signed
+	--     twice, from a trusted address or not.
+	conn, r = transaction({ ip = "192.0.2.10",
+	    headers = notice_headers("Library <library@library.example.edu>") })
+	local ar1 = mt.getheader(conn, "Authentication-Results", 0)
+	local sig1 = mt.getheader(conn, "DKIM-Signature", 0)
+	local sig2 = mt.getheader(conn, "DKIM-Signature", 1)
+	mt.disconnect(conn)
+	tap(ar1 ~= nil and sig1 ~= nil and sig2 ~= nil, "second pass: the first pass signed")
+	local again = notice_headers("Library <library@library.example.edu>")
+	table.insert(again, 1, { "DKIM-Signature", sig2 or "" })
+	table.insert(again, 1, { "DKIM-Signature", sig1 or "" })
+	table.insert(again, 3, { "Authentication-Results", ar1 or "" })
+	for _, ip in ipairs({ "127.0.0.1", "192.0.2.10", "203.0.113.7" }) do
+		conn, r = transaction({ ip = ip, headers = again })
+		tap(not mt.eom_check(conn, MT_HDRINSERT) and not mt.eom_check(conn, MT_HDRADD) and
+		    not mt.eom_check(conn, MT_HDRCHANGE) and
+		    not mt.eom_check(conn, MT_HDRDELETE),
+		    "second pass from " .. ip .. ": nothing signed, added or removed")
+		mt.disconnect(conn)
+	end
+	-- The same result in another message (another Message-ID) is a forgery.
+	again[#again] = { "Message-ID", "<other@evil.example>" }
+	conn, r = transaction({ ip = "192.0.2.10", headers = again })
+	tap(not mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature") and
+	    (mt.eom_check(conn, MT_HDRCHANGE, "Authentication-Results") or
+	     mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results")) and
+	    has_ar(conn, "reason=\"already-handled\""),
+	    "a sealed result copied into another message: removed, not signed")
 	mt.disconnect(conn)
 
 	-- 5. Trusted relay, From in a domain with no key: tagged, not signed.
@@ -171,7 +217,8 @@ local function main()
 	tap(not mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature"), "look-alike domain: not signed")
 	mt.disconnect(conn)
 
-	-- 9. Three forged Authentication-Results with our id: all removed; others kept.
+	-- 9. Three forged Authentication-Results with our id: all removed; others
+	--    kept; a result in our name means a second pass: never signed.
 	h = notice_headers("library@library.example.edu")
 	table.insert(h, 1, { "Authentication-Results", "relay.test; x-relaysign=signed" })
 	table.insert(h, 2, { "Authentication-Results", "other.example; spf=pass smtp.mailfrom=x" })
@@ -181,7 +228,8 @@ local function main()
 	tap(mt.eom_check(conn, MT_HDRCHANGE, "Authentication-Results") or
 	    mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results"),
 	    "forged results: removed")
-	tap(mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature"), "forged results: still signed")
+	tap(not mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature") and
+	    has_ar(conn, "reason=\"already-handled\""), "forged results: tagged, not signed")
 	mt.disconnect(conn)
 
 	-- 10. IPv6 trusted relay.

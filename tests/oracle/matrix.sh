@@ -17,7 +17,8 @@
 # x single-From cells are signed (two signatures that dkimpy verifies, d= the
 # signing domain, the log naming the trust rule), trusted cells otherwise
 # are tagged with the reason (no-key / bad-from), and untrusted cells are
-# delivered untouched.  Then: nothing lost, nothing bounced, relaysign exits
+# delivered untouched, except those From the signing domain, which are
+# marked tagged/untrusted (never signed).  Then: nothing lost, nothing bounced, relaysign exits
 # cleanly with no sanitizer report.
 #
 # The trust paths, as Postfix plays them (XCLIENT from 127.0.0.1):
@@ -159,6 +160,8 @@ for trow in "${TRUSTS[@]}"; do
 			if [ "$KIND" = sign ]; then want=signed
 			elif [ "$KIND" = badfrom ]; then want=tagged:bad-from
 			else want=tagged:no-key; fi
+		elif [ "$KIND" = sign ]; then
+			want=tagged:untrusted	# marked, so a second pass never signs it
 		else
 			want=untouched
 		fi
@@ -192,7 +195,9 @@ for trow in "${TRUSTS[@]}"; do
 		fi
 		if [ "$want" != untouched ]; then
 			l=$(logline "$QID") || l=""
-			grep -qF "relay=$RELAY " <<<"$l" || why+=("log line lacks relay=$RELAY: ${l:-none}")
+			r=$RELAY
+			[ "$r" = - ] && r=none
+			grep -qF "relay=$r " <<<"$l" || why+=("log line lacks relay=$r: ${l:-none}")
 		fi
 		bg_check relaysign || why+=("relaysign died: $RS_BG_WHY")
 		if [ ${#why[@]} = 0 ]; then

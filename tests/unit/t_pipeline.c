@@ -15,10 +15,13 @@
 #include "../pipeline_fixture.h"
 #include "authres.h"
 #include "pipeline.h"
+#include "seal.h"
 #include "../tap.h"
 
 #define NOTICE "From: Library <library@library.example.edu>\nTo: patron@example.net\n" \
                "Subject: Overdue\n"
+#define VENDOR_NOTICE "From: Ex Libris <notices@exlibrisgroup.com>\nTo: patron@example.net\n" \
+                      "Subject: Overdue\n"
 #define BODY "Dear patron,\r\nplease return the book.\r\n"
 
 struct row {
@@ -47,15 +50,22 @@ static char long_body[1200];
 
 static const struct row rows[] = {
 	/* The README's table. */
-	{"untrusted", FX_PLAIN, "203.0.113.7", "<alma@vendor.test>", NULL, NULL, 0, 0, NOTICE,
-	 NULL, PIPELINE_ACCEPT, POLICY_ACCEPT, POLICY_REASON_UNTRUSTED, 0, POLICY_TRUST_NONE,
-	 POLICY_SPF_UNCHECKED, PIPELINE_ENV_OK},
+	{"untrusted, keyed From: marked", FX_PLAIN, "203.0.113.7", "<alma@vendor.test>", NULL,
+	 NULL, 0, 0, NOTICE, NULL, PIPELINE_CONTINUE, POLICY_TAG, POLICY_REASON_UNTRUSTED, 0,
+	 POLICY_TRUST_NONE, POLICY_SPF_UNCHECKED, PIPELINE_ENV_OK},
+	{"untrusted, unkeyed From: left alone", FX_PLAIN, "203.0.113.7", "<alma@vendor.test>",
+	 NULL, NULL, 0, 0, VENDOR_NOTICE, NULL, PIPELINE_ACCEPT, POLICY_ACCEPT,
+	 POLICY_REASON_UNTRUSTED, 0, POLICY_TRUST_NONE, POLICY_SPF_UNCHECKED, PIPELINE_ENV_OK},
 	{"untrusted login", FX_PLAIN, "203.0.113.7", "<alma@vendor.test>", "mallory", NULL, 0, 0,
-	 NOTICE, NULL, PIPELINE_ACCEPT, POLICY_ACCEPT, POLICY_REASON_UNTRUSTED, 0,
+	 NOTICE, NULL, PIPELINE_CONTINUE, POLICY_TAG, POLICY_REASON_UNTRUSTED, 0,
 	 POLICY_TRUST_NONE, POLICY_SPF_UNCHECKED, PIPELINE_ENV_OK},
 	{"untrusted, forged result removed", FX_PLAIN, "203.0.113.7", "<a@vendor.test>", NULL, NULL,
 	 0, 0, "Authentication-Results: mail.example.edu; dkim=pass\n" NOTICE, NULL,
-	 PIPELINE_CONTINUE, POLICY_ACCEPT, POLICY_REASON_UNTRUSTED, 1, POLICY_TRUST_NONE,
+	 PIPELINE_CONTINUE, POLICY_TAG, POLICY_REASON_UNTRUSTED, 1, POLICY_TRUST_NONE,
+	 POLICY_SPF_UNCHECKED, PIPELINE_ENV_OK},
+	{"untrusted, unkeyed, forged result removed", FX_PLAIN, "203.0.113.7", "<a@vendor.test>",
+	 NULL, NULL, 0, 0, "Authentication-Results: mail.example.edu; dkim=pass\n" VENDOR_NOTICE,
+	 NULL, PIPELINE_CONTINUE, POLICY_ACCEPT, POLICY_REASON_UNTRUSTED, 1, POLICY_TRUST_NONE,
 	 POLICY_SPF_UNCHECKED, PIPELINE_ENV_OK},
 	{"vendor SPF record temperror, keyed From", FX_STRICT, "198.51.100.20", "<a@vendor.test>",
 	 NULL, NULL, 0, 0, NOTICE, NULL, PIPELINE_TEMPFAIL, POLICY_TEMPFAIL,
@@ -108,13 +118,18 @@ static const struct row rows[] = {
 	{"null sender signs, HELO checked", FX_PLAIN, "192.0.2.10", "<>", NULL, NULL, 0, 0, NOTICE,
 	 NULL, PIPELINE_CONTINUE, POLICY_SIGN, POLICY_REASON_NONE, 0, POLICY_TRUST_NETWORK,
 	 POLICY_SPF_PASS, PIPELINE_ENV_NULL},
-	{"trusted, forged results removed, signed", FX_PLAIN, "192.0.2.10",
+	{"trusted, results in our name removed, never signed", FX_PLAIN, "192.0.2.10",
 	 "<alma@exlibrisgroup.com>", NULL, NULL, 0, 0,
 	 "Authentication-Results: mail.example.edu; dkim=pass\n"
 	 "Authentication-Results: other.test; spf=pass\n" NOTICE
 	 "Authentication-Results: (c) MAIL.EXAMPLE.EDU 1; spf=pass\n",
-	 NULL, PIPELINE_CONTINUE, POLICY_SIGN, POLICY_REASON_NONE, 2, POLICY_TRUST_NETWORK,
-	 POLICY_SPF_PASS, PIPELINE_ENV_OK},
+	 NULL, PIPELINE_CONTINUE, POLICY_TAG, POLICY_REASON_ALREADY_HANDLED, 2,
+	 POLICY_TRUST_NETWORK, POLICY_SPF_PASS, PIPELINE_ENV_OK},
+	{"trusted, another's result kept, signed", FX_PLAIN, "192.0.2.10",
+	 "<alma@exlibrisgroup.com>", NULL, NULL, 0, 0,
+	 "Authentication-Results: other.test; spf=pass\n" NOTICE, NULL, PIPELINE_CONTINUE,
+	 POLICY_SIGN, POLICY_REASON_NONE, 0, POLICY_TRUST_NETWORK, POLICY_SPF_PASS,
+	 PIPELINE_ENV_OK},
 	{"long header line", FX_PLAIN, "192.0.2.10", "<alma@exlibrisgroup.com>", NULL, NULL, 1,
 	 1000, NOTICE, NULL, PIPELINE_CONTINUE, POLICY_TAG, POLICY_REASON_LONG_LINE, 0,
 	 POLICY_TRUST_NETWORK, POLICY_SPF_PASS, PIPELINE_ENV_OK},
@@ -152,7 +167,7 @@ static const struct row rows[] = {
 	 POLICY_SPF_PASS, PIPELINE_ENV_OK},
 	{"forged result after the limits", FX_PLAIN, "192.0.2.10", "<alma@exlibrisgroup.com>",
 	 NULL, NULL, 20001, 0, NOTICE "Authentication-Results: mail.example.edu; dkim=pass\n", NULL,
-	 PIPELINE_CONTINUE, POLICY_TAG, POLICY_REASON_BAD_HEADERS, 1, POLICY_TRUST_NETWORK,
+	 PIPELINE_CONTINUE, POLICY_TAG, POLICY_REASON_ALREADY_HANDLED, 1, POLICY_TRUST_NETWORK,
 	 POLICY_SPF_PASS, PIPELINE_ENV_OK},
 	{"second From after the limits", FX_PLAIN, "192.0.2.10", "<alma@exlibrisgroup.com>", NULL,
 	 NULL, 20001, 0, NOTICE "From: evil@library.example.edu\n", NULL, PIPELINE_CONTINUE,
@@ -161,12 +176,12 @@ static const struct row rows[] = {
 	{"untrusted, forged result after 20,001 headers", FX_PLAIN, "203.0.113.7",
 	 "<alma@exlibrisgroup.com>", NULL, NULL, 20001, 0,
 	 NOTICE "Authentication-Results: mail.example.edu; dkim=pass\n", NULL, PIPELINE_CONTINUE,
-	 POLICY_ACCEPT, POLICY_REASON_UNTRUSTED, 1, POLICY_TRUST_NONE, POLICY_SPF_UNCHECKED,
+	 POLICY_TAG, POLICY_REASON_UNTRUSTED, 1, POLICY_TRUST_NONE, POLICY_SPF_UNCHECKED,
 	 PIPELINE_ENV_OK},
 
 	/* Facts belong to the message and the connection they came from. */
 	{"{client_addr} names another client", FX_PLAIN, "192.0.2.10", "<alma@exlibrisgroup.com>",
-	 NULL, "203.0.113.7", 0, 0, NOTICE, NULL, PIPELINE_ACCEPT, POLICY_ACCEPT,
+	 NULL, "203.0.113.7", 0, 0, NOTICE, NULL, PIPELINE_CONTINUE, POLICY_TAG,
 	 POLICY_REASON_UNTRUSTED, 0, POLICY_TRUST_NONE, POLICY_SPF_UNCHECKED, PIPELINE_ENV_OK},
 	{"{client_addr} agrees", FX_PLAIN, "192.0.2.10", "<alma@exlibrisgroup.com>", NULL,
 	 "192.0.2.10", 0, 0, NOTICE, NULL, PIPELINE_CONTINUE, POLICY_SIGN, POLICY_REASON_NONE, 0,
@@ -242,7 +257,7 @@ play(struct pipeline *p, const struct conf *conf, const struct row *r,
 static void
 test_rows(const struct fixture *fx)
 {
-	struct pipeline *p = pipeline_new();
+	struct pipeline *p = pipeline_new(NULL);
 	size_t i;
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -307,12 +322,230 @@ test_rows(const struct fixture *fx)
 	pipeline_free(p);
 }
 
+/*
+ * untrusted_end: ends a message whose From is keyed: untrusted, it is
+ * decided at the end of headers, marked at the end, and never signed.
+ */
+static bool
+untrusted_end(struct pipeline *p, const char *jobid)
+{
+	const struct pipeline_edit *e;
+	const struct pipeline_report *r;
+	size_t n;
+
+	if (pipeline_eoh(p, jobid) != PIPELINE_SKIP ||
+	    pipeline_eom(p, &e, &n) != PIPELINE_CONTINUE || (r = pipeline_report(p)) == NULL)
+		return false;
+	return r->trust == POLICY_TRUST_NONE && r->signer == NULL &&
+	       r->decision.action == POLICY_TAG && r->decision.reason == POLICY_REASON_UNTRUSTED;
+}
+
+/* A pass: who sends, and the header fields (name, value pairs, NULL-ended). */
+struct pass_out {
+	enum pipeline_status st;
+	struct policy_decision d;
+	size_t del, ar, sig;
+	bool signed_;
+	char ar_value[AUTHRES_MAX];	/* the result we added, or "" */
+	char sig_value[2][4096];	/* the signatures we added */
+};
+
+/* one_pass: a whole message through p from client (login auth), fields as given. */
+static void
+one_pass(struct pipeline *p, const struct conf *conf, const char *client, const char *auth,
+         const char *const *fields, struct pass_out *o)
+{
+	struct sockaddr_storage ss;
+	const struct pipeline_edit *e = NULL;
+	const struct pipeline_report *r;
+	size_t i, n = 0, nsig = 0;
+
+	memset(o, 0, sizeof(*o));
+	pipeline_connect(p, fx_sockaddr(client, &ss));
+	pipeline_helo(p, "vendor.test");
+	o->st = pipeline_mail(p, conf, "<alma@exlibrisgroup.com>", auth, NULL);
+	for (i = 0; o->st == PIPELINE_CONTINUE && fields[i] != NULL; i += 2)
+		(void)pipeline_header(p, fields[i], fields[i + 1]);
+	if (o->st == PIPELINE_CONTINUE)
+		o->st = pipeline_eoh(p, "P1");
+	if (o->st == PIPELINE_CONTINUE || o->st == PIPELINE_SKIP)
+		o->st = pipeline_body(p, (const unsigned char *)BODY, strlen(BODY));
+	if (o->st == PIPELINE_CONTINUE || o->st == PIPELINE_SKIP)
+		o->st = pipeline_eom(p, &e, &n);
+	if ((r = pipeline_report(p)) == NULL)
+		return;
+	o->d = r->decision;
+	o->signed_ = r->signer != NULL;
+	count_edits(e, n, &o->del, &o->ar, &o->sig);
+	for (i = 0; i < n; i++) {
+		if (e[i].kind != PIPELINE_EDIT_INSERT)
+			continue;
+		if (strcmp(e[i].name, "Authentication-Results") == 0)
+			snprintf(o->ar_value, sizeof(o->ar_value), "%s", e[i].value);
+		else if (nsig < 2)
+			snprintf(o->sig_value[nsig++], sizeof(o->sig_value[0]), "%s", e[i].value);
+	}
+}
+
+/* refold: value with its folding changed as an MTA might (CRLF SP, a leading space). */
+static void
+refold(const char *value, char *out, size_t len)
+{
+	size_t i, j = 0;
+
+	out[j++] = ' ';
+	for (i = 0; value[i] != '\0' && j + 3 < len; i++) {
+		if (value[i] == '\n') {
+			out[j++] = '\r';
+			out[j++] = '\n';
+		} else if (value[i] == '\t') {
+			out[j++] = ' ';
+		} else {
+			out[j++] = value[i];
+		}
+	}
+	out[j] = '\0';
+}
+
+/*
+ * test_passes: a content filter sends the message through relaysign a
+ * second time.  Our own sealed result is recognised and kept, nothing is
+ * signed twice, a stranger's marked forgery stays unsigned even from a
+ * trusted address; a result in our name that is not our seal for this
+ * message (copied, altered, of a previous process, unsealable) is removed
+ * and never lets the message be signed.
+ */
+static void
+test_passes(const struct fixture *fx)
+{
+	const struct conf *conf = fx->conf[FX_PLAIN];
+	struct seal *seal = seal_new(), *other = seal_new();
+	struct pipeline *p = pipeline_new(seal), *q = pipeline_new(other);
+	static struct pass_out first, second;
+	static char folded[AUTHRES_MAX + 64], altered[AUTHRES_MAX + 64];
+	const char *from = " Library <library@library.example.edu>";
+	const char *msgid = " <n1@alma.exlibrisgroup.com>";
+	const char *plain[] = {"From", from, "Message-ID", msgid, "Subject", " Overdue", NULL};
+	char *at;
+
+	if (!ok(seal != NULL && other != NULL && p != NULL && q != NULL, "passes: set up"))
+		goto out;
+
+	/* Signed on the first pass; its result is sealed. */
+	one_pass(p, conf, "192.0.2.10", NULL, plain, &first);
+	ok(first.d.action == POLICY_SIGN && first.sig == 2 && first.ar == 1 &&
+	   strstr(first.ar_value, "policy.seal=") != NULL,
+	   "passes: first pass signs, and seals its result");
+	{
+		const char *again[] = {"DKIM-Signature", first.sig_value[0], "DKIM-Signature",
+		                       first.sig_value[1], "Authentication-Results", first.ar_value,
+		                       "From", from, "Message-ID", msgid, "Subject", " Overdue",
+		                       NULL};
+
+		one_pass(p, conf, "127.0.0.1", "alma", again, &second);
+		ok(second.st == PIPELINE_CONTINUE && second.d.action == POLICY_ACCEPT &&
+		   second.d.reason == POLICY_REASON_ALREADY_HANDLED && !second.signed_ &&
+		   second.del == 0 && second.ar == 0 && second.sig == 0,
+		   "passes: trusted second pass: not signed again, our result kept, nothing added");
+		one_pass(p, conf, "127.0.0.1", NULL, again, &second);
+		ok(second.d.action == POLICY_ACCEPT && second.del == 0 && second.ar == 0,
+		   "passes: untrusted second pass: our result kept, not removed as forged");
+		one_pass(q, conf, "127.0.0.1", "alma", again, &second);
+		ok(second.d.action == POLICY_TAG &&
+		   second.d.reason == POLICY_REASON_ALREADY_HANDLED && !second.signed_ &&
+		   second.del == 1 && second.ar == 1,
+		   "passes: after a restart (another secret): removed, tagged, never signed");
+	}
+	{
+		/* Refolded by the MTA (CRLF, spaces, a leading space): still ours. */
+		const char *again[] = {"Authentication-Results", folded, "From", from,
+		                       "Message-ID", msgid, NULL};
+
+		refold(first.ar_value, folded, sizeof(folded));
+		one_pass(p, conf, "192.0.2.10", NULL, again, &second);
+		ok(second.d.action == POLICY_ACCEPT && second.del == 0,
+		   "passes: refolded, our result is still recognised");
+	}
+	{
+		/* Copied into another message (another Message-ID): a forgery. */
+		const char *copy[] = {"Authentication-Results", first.ar_value, "From", from,
+		                      "Message-ID", " <other@evil.test>", NULL};
+
+		one_pass(p, conf, "192.0.2.10", NULL, copy, &second);
+		ok(second.d.action == POLICY_TAG &&
+		   second.d.reason == POLICY_REASON_ALREADY_HANDLED && !second.signed_ &&
+		   second.del == 1 && second.ar == 1,
+		   "passes: a sealed result copied into another message: removed, not signed");
+		one_pass(p, conf, "203.0.113.7", NULL, copy, &second);
+		ok(second.d.action == POLICY_TAG && second.d.reason == POLICY_REASON_UNTRUSTED &&
+		   second.del == 1 && second.ar == 1,
+		   "passes: the same from a stranger: removed, marked untrusted");
+	}
+	{
+		/* Altered (signed -> tagged), or a second seal appended: not ours. */
+		const char *alt[] = {"Authentication-Results", altered, "From", from,
+		                     "Message-ID", msgid, NULL};
+
+		snprintf(altered, sizeof(altered), "%s", first.ar_value);
+		if ((at = strstr(altered, "x-relaysign=signed")) != NULL)
+			memcpy(at, "x-relaysign=tagged", 18);
+		one_pass(p, conf, "203.0.113.7", NULL, alt, &second);
+		ok(at != NULL && second.del == 1 && second.d.reason == POLICY_REASON_UNTRUSTED,
+		   "passes: an altered result is removed");
+		snprintf(altered, sizeof(altered), "%s policy.seal=00000000000000000000000000000000",
+		         first.ar_value);
+		one_pass(p, conf, "203.0.113.7", NULL, alt, &second);
+		ok(second.del == 1, "passes: a second seal appended: removed");
+		snprintf(altered, sizeof(altered), "%s", first.ar_value);
+		altered[strlen(altered) - 1] = altered[strlen(altered) - 1] == 'A' ? 'B' : 'A';
+		one_pass(p, conf, "203.0.113.7", NULL, alt, &second);
+		ok(second.del == 1, "passes: one hex digit changed: removed");
+	}
+	{
+		/* A stranger's forgery: marked on the first pass, never signed on the second. */
+		const char *forgery[] = {"From", from, "Message-ID", msgid, NULL};
+
+		one_pass(p, conf, "203.0.113.7", NULL, forgery, &first);
+		ok(first.d.action == POLICY_TAG && first.d.reason == POLICY_REASON_UNTRUSTED &&
+		   first.ar == 1 && strstr(first.ar_value, "x-relaysign=tagged") != NULL &&
+		   strstr(first.ar_value, "policy.seal=") != NULL,
+		   "passes: a stranger's mail in our domain is marked, sealed");
+		const char *again[] = {"Authentication-Results", first.ar_value, "From", from,
+		                       "Message-ID", msgid, NULL};
+
+		one_pass(p, conf, "192.0.2.10", NULL, again, &second);
+		ok(second.d.action == POLICY_ACCEPT && !second.signed_ && second.del == 0 &&
+		   second.ar == 0,
+		   "passes: ... and a trusted second pass does not sign it");
+	}
+	{
+		/* No Message-ID: nothing to bind a seal to; a second pass never signs. */
+		const char *bare[] = {"From", from, NULL};
+
+		one_pass(p, conf, "192.0.2.10", NULL, bare, &first);
+		ok(first.d.action == POLICY_SIGN && strstr(first.ar_value, "policy.seal=") == NULL,
+		   "passes: without a Message-ID the result is not sealed");
+		const char *again[] = {"Authentication-Results", first.ar_value, "From", from, NULL};
+
+		one_pass(p, conf, "192.0.2.10", NULL, again, &second);
+		ok(second.d.action == POLICY_TAG &&
+		   second.d.reason == POLICY_REASON_ALREADY_HANDLED && !second.signed_ &&
+		   second.del == 1,
+		   "passes: ... so a second pass removes it and does not sign");
+	}
+out:
+	pipeline_free(p);
+	pipeline_free(q);
+	seal_free(seal);
+	seal_free(other);
+}
+
 /* test_sequences: facts do not outlive their message or connection. */
 static void
 test_sequences(const struct fixture *fx)
 {
 	const struct conf *conf = fx->conf[FX_PLAIN];
-	struct pipeline *p = pipeline_new();
+	struct pipeline *p = pipeline_new(NULL);
 	const struct pipeline_edit *e;
 	struct sockaddr_storage ss;
 	size_t n;
@@ -326,9 +559,7 @@ test_sequences(const struct fixture *fx)
 	   "seq: message 1 signed");
 	pipeline_mail(p, conf, "<a@vendor.test>", NULL, NULL);
 	pipeline_header(p, "From", " library@library.example.edu");
-	ok(pipeline_eoh(p, "S2") == PIPELINE_ACCEPT &&
-	   pipeline_report(p)->trust == POLICY_TRUST_NONE,
-	   "seq: message 2 without a login is untrusted");
+	ok(untrusted_end(p, "S2"), "seq: message 2 without a login is untrusted, not signed");
 
 	/* An abort forgets the message: its From does not count twice. */
 	pipeline_connect(p, fx_sockaddr("192.0.2.10", &ss));
@@ -347,7 +578,7 @@ test_sequences(const struct fixture *fx)
 	pipeline_connect(p, NULL);
 	pipeline_mail(p, conf, "<a@vendor.test>", NULL, NULL);
 	pipeline_header(p, "From", " library@library.example.edu");
-	ok(pipeline_eoh(p, "S4") == PIPELINE_ACCEPT, "seq: a connect without address is untrusted");
+	ok(untrusted_end(p, "S4"), "seq: a connect without address is untrusted, not signed");
 
 	/* Events out of order never sign. */
 	pipeline_connect(p, fx_sockaddr("192.0.2.10", &ss));
@@ -396,6 +627,7 @@ main(void)
 	}
 	test_rows(&fx);
 	test_sequences(&fx);
+	test_passes(&fx);
 	fixture_teardown(&fx);
 	return tap_done();
 }

@@ -35,74 +35,87 @@
 #define R_NOKEY POLICY_REASON_NO_KEY
 #define R_SPFF POLICY_REASON_SPF_FAIL
 #define R_SPFT POLICY_REASON_SPF_TEMPERROR
+#define R_DONE POLICY_REASON_ALREADY_HANDLED
 
 static const struct {
 	struct policy_facts
 	    f; /* trust, from, headers_ok, key_found, spf, require_spf, on_bad_from,
-	       long_line, trust_temperror */
+	       long_line, trust_temperror, ours_seen, handled */
 	enum policy_action action;
 	enum policy_reason reason;
 } rows[] = {
-    /* Untrusted: accepted untouched whatever else holds. */
-    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false}, A_ACC, R_UNTR},
-    {{T_NONE, FROM_OK, true, true, S_PASS, true, B_TAG, false, false}, A_ACC, R_UNTR},
-    {{T_NONE, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false}, A_ACC, R_UNTR},
-    {{T_NONE, FROM_OK, false, false, S_TEMP, true, B_REJ, false, false}, A_ACC, R_UNTR},
-    {{T_NONE, FROM_SYNTAX, true, false, S_FAIL, true, B_TAG, false, false}, A_ACC, R_UNTR},
+    /* Untrusted: never signed; marked only when From is in a keyed domain. */
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_UNTR},
+    {{T_NONE, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, false, false}, A_TAG, R_UNTR},
+    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_OK, false, false, S_TEMP, true, B_REJ, false, false, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_SYNTAX, true, false, S_FAIL, true, B_TAG, false, false, false, false}, A_ACC, R_UNTR},
     /* Trusted, everything in order: sign. */
-    {{T_NET, FROM_OK, true, true, S_UNCH, false, B_TAG, false, false}, A_SIGN, R_NONE},
-    {{T_AUTH, FROM_OK, true, true, S_PASS, false, B_TAG, false, false}, A_SIGN, R_NONE},
-    {{T_SPF, FROM_OK, true, true, S_PASS, true, B_TAG, false, false}, A_SIGN, R_NONE},
-    {{T_NET, FROM_OK, true, true, S_FAIL, false, B_TAG, false, false}, A_SIGN, R_NONE},
-    {{T_AUTH, FROM_OK, true, true, S_TEMP, false, B_REJ, false, false}, A_SIGN, R_NONE},
-    {{T_NET, FROM_OK, true, true, S_PERM, false, B_TAG, false, false}, A_SIGN, R_NONE},
-    {{T_NET, FROM_OK, true, true, S_PASS, true, B_REJ, false, false}, A_SIGN, R_NONE},
+    {{T_NET, FROM_OK, true, true, S_UNCH, false, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_AUTH, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_SPF, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_NET, FROM_OK, true, true, S_FAIL, false, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_AUTH, FROM_OK, true, true, S_TEMP, false, B_REJ, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_NET, FROM_OK, true, true, S_PERM, false, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_NET, FROM_OK, true, true, S_PASS, true, B_REJ, false, false, false, false}, A_SIGN, R_NONE},
     /* Bad From: tag, or reject when configured; before every later rule. */
-    {{T_NET, FROM_EMPTY, true, true, S_PASS, false, B_TAG, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, B_TAG, false, false}, A_TAG, R_FROM},
-    {{T_AUTH, FROM_GROUP, true, true, S_PASS, false, B_TAG, false, false}, A_TAG, R_FROM},
-    {{T_SPF, FROM_NO_DOMAIN, true, true, S_PASS, false, B_TAG, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_BAD_DOMAIN, true, true, S_PASS, false, B_TAG, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_SYNTAX, true, true, S_PASS, false, B_TAG, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_TOO_LONG, true, true, S_PASS, false, B_TAG, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_EMPTY, true, true, S_PASS, false, B_REJ, false, false}, A_REJ, R_FROM},
-    {{T_AUTH, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false}, A_REJ, R_FROM},
-    {{T_SPF, FROM_SYNTAX, false, false, S_TEMP, true, B_REJ, false, false}, A_REJ, R_FROM},
-    {{T_NET, FROM_GROUP, false, false, S_TEMP, true, B_TAG, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_TOO_LONG, true, false, S_FAIL, true, B_REJ, false, false}, A_REJ, R_FROM},
+    {{T_NET, FROM_EMPTY, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
+    {{T_AUTH, FROM_GROUP, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
+    {{T_SPF, FROM_NO_DOMAIN, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_BAD_DOMAIN, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_SYNTAX, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_TOO_LONG, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_EMPTY, true, true, S_PASS, false, B_REJ, false, false, false, false}, A_REJ, R_FROM},
+    {{T_AUTH, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false, false, false}, A_REJ, R_FROM},
+    {{T_SPF, FROM_SYNTAX, false, false, S_TEMP, true, B_REJ, false, false, false, false}, A_REJ, R_FROM},
+    {{T_NET, FROM_GROUP, false, false, S_TEMP, true, B_TAG, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_TOO_LONG, true, false, S_FAIL, true, B_REJ, false, false, false, false}, A_REJ, R_FROM},
     /* Header block too large: tag, before the key and SPF rules. */
-    {{T_NET, FROM_OK, false, true, S_PASS, false, B_TAG, false, false}, A_TAG, R_HDRS},
-    {{T_AUTH, FROM_OK, false, false, S_PASS, false, B_REJ, false, false}, A_TAG, R_HDRS},
-    {{T_SPF, FROM_OK, false, true, S_TEMP, true, B_TAG, false, false}, A_TAG, R_HDRS},
+    {{T_NET, FROM_OK, false, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_HDRS},
+    {{T_AUTH, FROM_OK, false, false, S_PASS, false, B_REJ, false, false, false, false}, A_TAG, R_HDRS},
+    {{T_SPF, FROM_OK, false, true, S_TEMP, true, B_TAG, false, false, false, false}, A_TAG, R_HDRS},
     /* No key for the From domain (the vendor's own): tag, before SPF. */
-    {{T_NET, FROM_OK, true, false, S_PASS, false, B_TAG, false, false}, A_TAG, R_NOKEY},
-    {{T_AUTH, FROM_OK, true, false, S_PASS, true, B_REJ, false, false}, A_TAG, R_NOKEY},
-    {{T_SPF, FROM_OK, true, false, S_TEMP, true, B_TAG, false, false}, A_TAG, R_NOKEY},
-    {{T_NET, FROM_OK, true, false, S_FAIL, true, B_TAG, false, false}, A_TAG, R_NOKEY},
+    {{T_NET, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_NOKEY},
+    {{T_AUTH, FROM_OK, true, false, S_PASS, true, B_REJ, false, false, false, false}, A_TAG, R_NOKEY},
+    {{T_SPF, FROM_OK, true, false, S_TEMP, true, B_TAG, false, false, false, false}, A_TAG, R_NOKEY},
+    {{T_NET, FROM_OK, true, false, S_FAIL, true, B_TAG, false, false, false, false}, A_TAG, R_NOKEY},
     /* RequireSPF: temperror tempfails, anything else but pass tags. */
-    {{T_NET, FROM_OK, true, true, S_TEMP, true, B_TAG, false, false}, A_TEMP, R_SPFT},
-    {{T_AUTH, FROM_OK, true, true, S_TEMP, true, B_REJ, false, false}, A_TEMP, R_SPFT},
-    {{T_NET, FROM_OK, true, true, S_FAIL, true, B_TAG, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_OK, true, true, S_SOFT, true, B_TAG, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_OK, true, true, S_NEUT, true, B_TAG, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_OK, true, true, S_NONE, true, B_TAG, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_OK, true, true, S_PERM, true, B_TAG, false, false}, A_TAG, R_SPFF},
-    {{T_SPF, FROM_OK, true, true, S_UNCH, true, B_TAG, false, false}, A_TAG, R_SPFF},
-    {{T_AUTH, FROM_OK, true, true, S_FAIL, true, B_REJ, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_TEMP, true, B_TAG, false, false, false, false}, A_TEMP, R_SPFT},
+    {{T_AUTH, FROM_OK, true, true, S_TEMP, true, B_REJ, false, false, false, false}, A_TEMP, R_SPFT},
+    {{T_NET, FROM_OK, true, true, S_FAIL, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_SOFT, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_NEUT, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_NONE, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_PERM, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_SPF, FROM_OK, true, true, S_UNCH, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_AUTH, FROM_OK, true, true, S_FAIL, true, B_REJ, false, false, false, false}, A_TAG, R_SPFF},
     /* Out-of-range facts never sign. */
-    {{(enum policy_trust)99, FROM_OK, true, true, S_PASS, false, B_TAG, false, false}, A_ACC, R_UNTR},
-    {{T_NET, (enum from_status)99, true, true, S_PASS, false, B_TAG, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_OK, true, true, (enum policy_spf)99, true, B_TAG, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, (enum policy_on_bad_from)99, false, false}, A_TAG, R_FROM},
+    {{(enum policy_trust)99, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_UNTR},
+    {{(enum policy_trust)99, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false}, A_ACC, R_UNTR},
+    {{T_NET, (enum from_status)99, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_OK, true, true, (enum policy_spf)99, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, (enum policy_on_bad_from)99, false, false, false, false}, A_TAG, R_FROM},
     /* A line over 998 octets: tagged, never signed broken. */
-    {{T_NET, FROM_OK, true, true, S_PASS, false, B_TAG, true, false}, A_TAG,
+    {{T_NET, FROM_OK, true, true, S_PASS, false, B_TAG, true, false, false, false}, A_TAG,
      POLICY_REASON_LONG_LINE},
-    {{T_AUTH, FROM_OK, true, false, S_PASS, false, B_TAG, true, false}, A_TAG, R_NOKEY},
+    {{T_AUTH, FROM_OK, true, false, S_PASS, false, B_TAG, true, false, false, false}, A_TAG, R_NOKEY},
     /* The vendor's SPF record did not answer: retry what we would sign, only that. */
-    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, true}, A_TEMP,
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, true, false, false}, A_TEMP,
      POLICY_REASON_RELAY_TEMPERROR},
-    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, true}, A_ACC, R_UNTR},
-    {{T_NONE, FROM_MULTIPLE, true, true, S_PASS, false, B_TAG, false, true}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, true, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_MULTIPLE, true, true, S_PASS, false, B_TAG, false, true, false, false}, A_ACC, R_UNTR},
+    /* Passed us before (a content filter's second pass): never signed again. */
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, true}, A_ACC, R_DONE},
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, true, true, true}, A_ACC, R_DONE},
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, false}, A_TAG, R_UNTR},
+    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, true, false}, A_ACC, R_UNTR},
+    {{T_NET, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, true}, A_ACC, R_DONE},
+    {{T_AUTH, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, false}, A_TAG, R_DONE},
+    {{T_SPF, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, true, false}, A_TAG, R_DONE},
+    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false, true, false}, A_TAG, R_DONE},
+    {{T_NET, FROM_OK, false, true, S_TEMP, true, B_TAG, true, false, true, false}, A_TAG, R_DONE},
 };
 
 static const struct {
@@ -125,6 +138,7 @@ static const struct {
     {1, POLICY_REASON_SPF_TEMPERROR, "spf-temperror"},
     {1, POLICY_REASON_LONG_LINE, "long-line"},
     {1, POLICY_REASON_RELAY_TEMPERROR, "relay-temperror"},
+    {1, POLICY_REASON_ALREADY_HANDLED, "already-handled"},
     {1, 99, "unknown"},
     {2, POLICY_TRUST_NONE, "none"},
     {2, POLICY_TRUST_NETWORK, "network"},
@@ -210,8 +224,9 @@ oracle(void)
 		              f.key_found;
 		if ((d.action == A_SIGN) != may_sign)
 			why = may_sign ? "should sign" : "signs without cause";
-		else if ((d.action == A_ACC) != (f.trust == T_NONE && !relay_retry))
-			why = "accept iff untrusted (and not a relay temperror)";
+		else if ((d.action == A_ACC) !=
+		         (f.trust == T_NONE && !relay_retry && !(f.from == FROM_OK && f.key_found)))
+			why = "accept iff untrusted (and not a relay temperror, nor keyed)";
 		else if (d.action == A_REJ && !(f.from != FROM_OK && b))
 			why = "rejects without a bad From under OnBadFrom reject";
 		else if ((d.action == A_TEMP) !=
