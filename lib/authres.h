@@ -57,6 +57,7 @@ struct authres_facts {
 	enum align_result aligned;	/* RFC 7489 3.1 header.from vs the envelope */
 	enum align_mode align_mode;
 	const char *dmarc_policy;	/* x-dmarc-policy value ("reject", "absent"), or NULL */
+	const char *binding;		/* policy.binding: the RelayBindings identity, or NULL */
 };
 
 /*

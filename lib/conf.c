@@ -43,6 +43,7 @@ enum conf_opt {
 	OPT_RELAY_NETWORKS,
 	OPT_RELAY_NETWORKS_WIDE,
 	OPT_RELAY_AUTH_USERS,
+	OPT_RELAY_BINDINGS,
 	OPT_DOMAIN,
 	OPT_SELECTOR,
 	OPT_KEY_FILE,
@@ -130,6 +131,7 @@ static const struct conf_option options[OPT_COUNT] = {
 	[OPT_RELAY_NETWORKS] = { "RelayNetworks", CONF_LIST, "", 0, 0, NULL },
 	[OPT_RELAY_NETWORKS_WIDE] = { "RelayNetworksWide", CONF_BOOL, "no", 0, 0, NULL },
 	[OPT_RELAY_AUTH_USERS] = { "RelayAuthUsers", CONF_LIST, "", 0, 0, NULL },
+	[OPT_RELAY_BINDINGS] = { "RelayBindings", CONF_PATH, "", 0, 0, NULL },
 	[OPT_DOMAIN] = { "Domain", CONF_LIST, "", 0, 0, NULL },
 	[OPT_SELECTOR] = { "Selector", CONF_LIST, "", 0, 0, NULL },
 	[OPT_KEY_FILE] = { "KeyFile", CONF_LIST, "", 0, 0, NULL },
@@ -738,6 +740,8 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 		return 0;
 	case OPT_PUBLIC_SUFFIX_LIST:
 		return set_strdup(p, &c->psl_file, w[0]);
+	case OPT_RELAY_BINDINGS:
+		return set_strdup(p, &c->bindings_path, w[0]);
 	case OPT_DMARC_LOOKUP:
 		c->dmarc_lookup = b;
 		return 0;
@@ -1122,6 +1126,65 @@ check_relays(struct conf *conf, char *err, size_t errlen)
 	return 0;
 }
 
+/* warn_unbound: a RelayAuthUsers or RelaySPFNames entry RelayBindings leaves out. */
+static void
+warn_unbound(void *arg, const char *ident)
+{
+	struct conf *conf = arg;
+	char msg[CONF_MSG_MAX];
+
+	(void)finish_err(conf, OPT_RELAY_BINDINGS, msg, sizeof(msg), "%s has no line in %s: "
+	    "its mail is never signed (reason=not-bound)", ident, conf->bindings_path);
+	if (strv_push(&conf->warnings, msg) == -1)
+		conf->warn_oom = true;
+}
+
+/* several_domains: the signing table holds keys of more than one d= domain. */
+static bool
+several_domains(const struct keytable *kt)
+{
+	size_t i, n = keytable_nkeys(kt);
+
+	for (i = 1; i < n; i++)
+		if (strcasecmp(keytable_key(kt, i)->domain, keytable_key(kt, 0)->domain) != 0)
+			return true;
+	return false;
+}
+
+/*
+ * finish_bindings: RelayBindings, checked against the relays and keys; or,
+ * without it, a warning when any relay may have any of several domains
+ * signed (a consortium's exposure).
+ */
+static int
+finish_bindings(struct conf *conf, char *err, size_t errlen)
+{
+	struct bindings_context ctx;
+	char why[CONF_MSG_MAX / 2], msg[CONF_MSG_MAX];
+
+	ctx.auth_users = conf->relay_auth_users;
+	ctx.networks = conf->relay_networks;
+	ctx.spf_names = conf->relay_spf_names;
+	ctx.keys = conf->keys;
+	if (conf->bindings_path == NULL) {
+		if (!several_domains(conf->keys) || (cidr_set_count(conf->relay_networks) == 0 &&
+		    conf->relay_auth_users == NULL && conf->relay_spf_names == NULL))
+			return 0;
+		(void)finish_err(conf, set_line(conf, OPT_DOMAIN, OPT_SIGNING_TABLE), msg,
+		    sizeof(msg), "keys for several domains and no RelayBindings: every trusted relay (RelayNetworks, RelayAuthUsers, "
+		    "RelaySPFNames) may have mail signed for any of them (relaysign.conf(5), "
+		    "RelayBindings)");
+		return strv_push(&conf->warnings, msg) == 0 ? 0 :
+		    finish_err(conf, OPT_COUNT, err, errlen, "out of memory");
+	}
+	if (bindings_load(conf->bindings_path, &ctx, &conf->bindings, why, sizeof(why)) == -1)
+		return finish_err(conf, OPT_RELAY_BINDINGS, err, errlen, "RelayBindings: %s", why);
+	(void)bindings_unbound(conf->bindings, &ctx, warn_unbound, conf);
+	if (conf->warn_oom)
+		return finish_err(conf, OPT_COUNT, err, errlen, "out of memory");
+	return 0;
+}
+
 /* conf_finish: cross-option checks, keys and the sign_lib. */
 int
 conf_finish(struct conf *conf, char *err, size_t errlen)
@@ -1167,6 +1230,8 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 	}
 	conf->keys = kt;
 	conf->sign_lib = sl;
+	if (finish_bindings(conf, err, errlen) == -1)
+		return -1;
 	return finish_dns(conf, err, errlen);
 fail:
 	keytable_free(kt);
@@ -1251,6 +1316,8 @@ conf_free(struct conf *conf)
 	strv_free(conf->key_files);
 	free(conf->keytable_path);
 	free(conf->signingtable_path);
+	free(conf->bindings_path);
+	bindings_free(conf->bindings);
 	/* sign_params shows the lists const to sign.c; they are ours. */
 	strv_free((char **)conf->sign.sign_headers);
 	strv_free((char **)conf->sign.oversign_headers);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "align.h"
+#include "bindings.h"
 #include "cidr.h"
 #include "keytable.h"
 #include "policy.h"
@@ -50,6 +51,7 @@ struct conf {
 	struct cidr_set *relay_networks;/* RelayNetworks; never NULL, empty when unset */
 	bool relay_networks_wide;	/* RelayNetworksWide */
 	char **relay_auth_users;	/* RelayAuthUsers, strv */
+	char *bindings_path;		/* RelayBindings, NULL for none */
 	char **domains;			/* Domain, strv, lowercase */
 	char **selectors;		/* Selector, strv */
 	char **key_files;		/* KeyFile, strv */
@@ -77,9 +79,11 @@ struct conf {
 					   it; 0 when the default applies */
 	char **warnings;		/* strv, "file:line: text": legal but risky
 					   settings, for -n and the start-up log */
+	bool warn_oom;			/* a warning could not be kept */
 
 	/* Filled by conf_finish: */
 	struct keytable *keys;
+	struct bindings *bindings;	/* RelayBindings, or NULL: any relay, any key */
 	struct sign_lib *sign_lib;
 	struct spf *spf;		/* SPF checks and DNS look-ups, thread-safe */
 	struct align *align;		/* organizational domains (PSL + OrganizationalDomains) */

@@ -92,6 +92,8 @@ struct msg {
 	struct from_addr from;
 	const struct key *keys[KEYTABLE_MAX_PER_DOMAIN];
 	size_t nkeys;
+	const struct binding *binding;	/* RelayBindings line of the trusting identity */
+	bool not_bound;			/* RelayBindings set, and the From domain not in it */
 	bool align_checked;
 	enum align_result aligned;
 	bool dmarc_checked;
@@ -307,14 +309,18 @@ relay_trust(struct pipeline *p, bool have_addr, const char *auth)
 	const struct sockaddr *sa = (const struct sockaddr *)&p->addr;
 	enum policy_spf r;
 
-	if (have_addr && cidr_set_match(conf->relay_networks, sa))
-		return POLICY_TRUST_NETWORK;
-	/* A login longer than we keep could only match after being cut: never. */
+	/*
+	 * The login first: it names one institution of a consortium, where an
+	 * address may be the whole consortium's (bindings.h).  A login longer
+	 * than we keep could only match after being cut: never.
+	 */
 	if (auth != NULL && auth[0] != '\0' && strlen(auth) < sizeof(p->m.auth_user) &&
 	    strv_contains(conf->relay_auth_users, auth)) {
 		util_strlcpy(p->m.auth_user, auth, sizeof(p->m.auth_user));
 		return POLICY_TRUST_AUTH;
 	}
+	if (have_addr && cidr_set_match(conf->relay_networks, sa))
+		return POLICY_TRUST_NETWORK;
 	if (have_addr && conf->relay_spf_names != NULL) {
 		r = spf_vendor_check(conf->spf, sa, conf->relay_spf_names, &p->m.relay_spf_name);
 		if (r == POLICY_SPF_PASS)
@@ -527,6 +533,7 @@ policy_view(const struct msg *m)
 	f.trust_temperror = m->trust_temperror;
 	f.ours_seen = m->ours_seen;
 	f.handled = m->kept != 0;
+	f.not_bound = m->not_bound;
 	return f;
 }
 
@@ -545,6 +552,8 @@ fill_report(struct pipeline *p)
 	r->relay_name = m->trust == POLICY_TRUST_AUTH  ? m->auth_user
 	                : m->trust == POLICY_TRUST_SPF ? m->relay_spf_name
 	                                               : NULL;
+	r->bindings = m->conf != NULL && m->conf->bindings != NULL && m->trust != POLICY_TRUST_NONE;
+	r->binding = m->binding != NULL ? binding_ident(m->binding) : NULL;
 	r->env = m->env;
 	r->mailfrom_domain = m->env == PIPELINE_ENV_OK ? m->env_domain : NULL;
 	r->spf = m->spf;
@@ -668,8 +677,15 @@ headers_end(struct pipeline *p, const char *jobid)
 			m->dmarc_checked = true;
 		}
 	}
-	if (m->ours_seen) {
-		/* Passed us before: never signed again, whatever the body. */
+	if (m->from_status == FROM_OK && m->nkeys > 0 && m->conf->bindings != NULL) {
+		/* A consortium: only what is bound to the identity that trusted it. */
+		m->binding = bindings_find(m->conf->bindings, m->trust, m->auth_user,
+		                           m->relay_spf_name, p->have_addr ?
+		                           (const struct sockaddr *)&p->addr : NULL);
+		m->not_bound = !binding_allows(m->binding, m->from.domain);
+	}
+	if (m->ours_seen || m->not_bound) {
+		/* Passed us before, or not this relay's domain: never signed, whatever the body. */
 		f = policy_view(m);
 		m->decision = policy_decide(&f);
 		m->decided = true;
@@ -771,6 +787,7 @@ format_authres(struct pipeline *p)
 	ar.aligned = m->aligned;
 	ar.align_mode = m->conf->alignment;
 	ar.dmarc_policy = m->dmarc_checked ? dmarc_policy_name(m->dmarc) : NULL;
+	ar.binding = m->binding != NULL ? binding_ident(m->binding) : NULL;
 	ar.decision = m->decision;
 	ar.sigs = sigs;
 	ar.nsigs = n;

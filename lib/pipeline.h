@@ -97,6 +97,8 @@ struct pipeline_report {
 	const char *client_macro;	/* that {client_addr}, when it disagreed */
 	enum policy_trust trust;
 	const char *relay_name;		/* the login or RelaySPFNames entry that trusted it, or NULL */
+	bool bindings;			/* trusted, and RelayBindings is set */
+	const char *binding;		/* the RelayBindings identity used, or NULL (none bound) */
 	enum pipeline_env env;
 	const char *mailfrom_domain;	/* ENV_OK: the envelope domain, else NULL */
 	enum policy_spf spf;

@@ -98,6 +98,13 @@ policy_decide(const struct policy_facts *facts)
 		return decision(POLICY_TAG, POLICY_REASON_NO_KEY);
 
 	/*
+	 * A consortium relay: this identity may not have this domain signed
+	 * (institution A's login, B's From).
+	 */
+	if (facts->not_bound)
+		return decision(POLICY_TAG, POLICY_REASON_NOT_BOUND);
+
+	/*
 	 * RFC 5322 2.1.1: lines are at most 998 octets.  A relay on the way
 	 * (Postfix's smtp_line_length_limit) folds a longer one, which breaks
 	 * the signature: better unsigned and said so than signed and broken.
@@ -165,6 +172,8 @@ policy_reason_name(enum policy_reason reason)
 		return "relay-temperror";
 	case POLICY_REASON_ALREADY_HANDLED:
 		return "already-handled";
+	case POLICY_REASON_NOT_BOUND:
+		return "not-bound";
 	}
 	return "unknown";
 }

@@ -45,6 +45,8 @@ struct policy_facts {
 	bool trust_temperror;		/* untrusted only because RelaySPFNames had a temperror */
 	bool ours_seen;			/* a field claims our AuthservID, sealed or not */
 	bool handled;			/* one of them is our own, sealed for this message */
+	bool not_bound;			/* RelayBindings does not bind the From domain to
+					   the identity that trusted the client */
 };
 
 enum policy_action {
@@ -65,7 +67,8 @@ enum policy_reason {
 	POLICY_REASON_SPF_TEMPERROR,	/* RequireSPF and SPF could not be checked now */
 	POLICY_REASON_LONG_LINE,	/* a line over 998 octets: relays would break it */
 	POLICY_REASON_RELAY_TEMPERROR,	/* the vendor's SPF record could not be read now */
-	POLICY_REASON_ALREADY_HANDLED	/* it carries a result in our name: passed us before */
+	POLICY_REASON_ALREADY_HANDLED,	/* it carries a result in our name: passed us before */
+	POLICY_REASON_NOT_BOUND		/* keyed, but not bound to this relay identity */
 };
 
 struct policy_decision {
@@ -81,7 +84,7 @@ const char *policy_action_name(enum policy_action action);
 /*
  * policy_reason_name: "untrusted", "bad-from", "bad-headers", "no-key",
  * "spf-fail", "spf-temperror", "long-line", "relay-temperror",
- * "already-handled" ("" for none).
+ * "already-handled", "not-bound" ("" for none).
  */
 const char *policy_reason_name(enum policy_reason reason);
 /* policy_trust_name: "network", "auth", "spf" ("none"). */

@@ -268,7 +268,8 @@ static void
 log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 {
 	char user[PIPELINE_TEXT_MAX], relay[PIPELINE_TEXT_MAX + 8], mf[FROM_DOMAIN_MAX],
-	    from[FROM_DOMAIN_MAX], sigs[512] = "", why[64] = "", mm[80];
+	    from[FROM_DOMAIN_MAX], sigs[512] = "", why[64] = "", mm[80], bind[320] = "",
+	    bclean[300];
 	size_t i, n = r->signer != NULL ? signer_count(r->signer) : 0;
 
 	if (r->client_mismatch)
@@ -284,6 +285,9 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 		util_strlcpy(relay, policy_trust_name(r->trust), sizeof(relay));
 	if (r->decision.reason != POLICY_REASON_NONE)
 		snprintf(why, sizeof(why), " reason=%s", policy_reason_name(r->decision.reason));
+	if (r->bindings && r->from_domain != NULL)
+		snprintf(bind, sizeof(bind), " binding=%s", r->binding != NULL ?
+		    log_clean(bclean, sizeof(bclean), r->binding) : "none");
 	if (n > 0) {
 		size_t off;
 
@@ -312,7 +316,7 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 	}
 	log_debug("%s: spf=%s: %s", qid(ctx), policy_spf_name(r->spf), r->spf_why);
 	log_info("%s: relay=%s client=[%s] mailfrom=%s spf=%s from=%s aligned=%s%s%s "
-	    "action=%s%s%s", qid(ctx), relay, r->client,
+	    "action=%s%s%s%s", qid(ctx), relay, r->client,
 	    r->env == PIPELINE_ENV_NULL ? "<>" : r->env == PIPELINE_ENV_OK ?
 	    log_clean(mf, sizeof(mf), r->mailfrom_domain) : pipeline_env_name(r->env),
 	    policy_spf_name(r->spf),
@@ -321,7 +325,7 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 	    !r->align_checked ? "none" : r->aligned == ALIGN_PASS ? "yes" :
 	    r->aligned == ALIGN_FAIL ? "no" : "none",
 	    r->dmarc_checked ? " dmarc=" : "", r->dmarc_checked ? dmarc_policy_name(r->dmarc) : "",
-	    policy_action_name(r->decision.action), why, sigs);
+	    policy_action_name(r->decision.action), why, bind, sigs);
 	if (r->nforged > 0)
 		log_info("%s: removed %zu forged Authentication-Results", qid(ctx), r->nforged);
 }

@@ -52,6 +52,7 @@
 #include "seal.h"
 #include "sign.h"
 #include "state.h"
+#include "table.h"
 #include "keycheck.h"
 #include "keytest.h"
 #include "util.h"
@@ -106,12 +107,13 @@ static void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: relaysign [-fhntV] [-c config]\n"
+	    "usage: relaysign [-fhntvV] [-c config]\n"
 	    "  -c config  read this configuration (default: the built-in one)\n"
 	    "  -f         stay in the foreground and log to standard error\n"
 	    "  -h         print this help and exit\n"
 	    "  -n         check the configuration and the keys, and exit\n"
 	    "  -t         check each key's DNS record, and exit\n"
+	    "  -v         with -n, print what will be signed for whom\n"
 	    "  -V         print the versions of relaysign and its libraries\n");
 	exit(status);
 }
@@ -563,7 +565,7 @@ main(int argc, char **argv)
 	sigset_t block;
 	pthread_t tid;
 	int ch, milter_rc = -1, status = 0;
-	bool stopping = false;
+	bool stopping = false, verbose = false;
 	char *pid_file = NULL, *conf_socket = NULL;
 	int pid_fd = -1;
 
@@ -571,7 +573,7 @@ main(int argc, char **argv)
 	SPF_info_handler = spf_log;
 	SPF_debug_handler = spf_log;
 
-	while ((ch = getopt(argc, argv, "c:fntVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fntvVh")) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
@@ -585,6 +587,9 @@ main(int argc, char **argv)
 		case 't':
 			test_keys = true;
 			break;
+		case 'v':
+			verbose = true;
+			break;
 		case 'V':
 			print_versions();
 			return 0;
@@ -597,6 +602,10 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(1);
+	if (verbose && !check) {
+		fprintf(stderr, "relaysign: -v goes with -n\n");
+		usage(1);
+	}
 
 	if ((conf = load_conf(err, sizeof(err))) == NULL) {
 		fprintf(stderr, "relaysign: %s\n", err);
@@ -614,6 +623,8 @@ main(int argc, char **argv)
 		size_t nk = keytable_nkeys(conf->keys);
 
 		printf("relaysign: %s: ok (%zu key%s)\n", conf->path, nk, nk == 1 ? "" : "s");
+		if (verbose)
+			table_print(stdout, conf);
 		conf_free(conf);
 		return 0;
 	}

@@ -63,6 +63,12 @@ cat > "$keys/signingtable" <<EOF
 *@library.example.edu lib-ed
 EOF
 echo "library.example.edu lib-rsa" > "$keys/signingtable-rsa"
+printf '%s\n' "# identity          domains" \
+	"auth:alma           library.example.edu, example.edu" \
+	"auth:alma-eu        library.example.edu" \
+	"net:192.0.2.0/25    example.edu" > "$keys/bindings"
+printf 'auth:alma library.example.edu\nauth:alma-eu evil.test\n' > "$keys/bindings-nokey"
+printf 'auth:alma library.example.edu\n' > "$keys/bindings-alma"
 echo "* lib-rsa" > "$keys/signingtable-star"
 
 n=0

@@ -71,13 +71,50 @@ fx_write_key(const char *type, const char *path)
 	return rc;
 }
 
+/*
+ * fx_use_zone: c's SPF checks and DNS look-ups answered by the fixture's
+ * zone, never the machine's resolver.  0, or -1 with c freed.
+ */
+static int
+fx_use_zone(struct fixture *fx, struct conf *c)
+{
+	struct spf_options so;
+	char err[512];
+
+	spf_free(c->spf);
+	memset(&so, 0, sizeof(so));
+	so.timeout = 2;
+	so.cache_ttl = 300;
+	so.test_dns = fx->zone;
+	if ((c->spf = spf_new(&so, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "fixture: %s\n", err);
+		conf_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* fx_conf_text: the configuration text given, with the fixture's zone; NULL on error. */
+static struct conf *
+fx_conf_text(struct fixture *fx, const char *text)
+{
+	struct conf *c = NULL;
+	char err[512];
+
+	if (conf_parse("fixture.conf", text, strlen(text), &c, err, sizeof(err)) != 0 ||
+	    conf_finish(c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fixture: %s\n", err);
+		conf_free(c);
+		return NULL;
+	}
+	return fx_use_zone(fx, c) == 0 ? c : NULL;
+}
+
 /* fx_conf: one configuration from text with the fixture's keys and zone; NULL on error. */
 static struct conf *
 fx_conf(struct fixture *fx, const char *extra, bool rsa)
 {
-	struct spf_options so;
-	struct conf *c = NULL;
-	char text[2048], err[512];
+	char text[2048];
 
 	snprintf(text, sizeof(text),
 	         "AuthservID mail.example.edu\n"
@@ -92,24 +129,7 @@ fx_conf(struct fixture *fx, const char *extra, bool rsa)
 	         rsa ? "ed2026 rsa2026" : "ed2026", fx->keys[0], rsa ? " " : "",
 	         rsa ? fx->keys[1] : "", rsa ? "ed25519-sha256 rsa-sha256" : "ed25519-sha256",
 	         extra);
-	if (conf_parse("fixture.conf", text, strlen(text), &c, err, sizeof(err)) != 0 ||
-	    conf_finish(c, err, sizeof(err)) != 0) {
-		fprintf(stderr, "fixture: %s\n", err);
-		conf_free(c);
-		return NULL;
-	}
-	/* Never the machine's resolver: the zone answers everything. */
-	spf_free(c->spf);
-	memset(&so, 0, sizeof(so));
-	so.timeout = 2;
-	so.cache_ttl = 300;
-	so.test_dns = fx->zone;
-	if ((c->spf = spf_new(&so, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "fixture: %s\n", err);
-		conf_free(c);
-		return NULL;
-	}
-	return c;
+	return fx_conf_text(fx, text);
 }
 
 /* fx_zone: the zone described above. */

@@ -36,86 +36,95 @@
 #define R_SPFF POLICY_REASON_SPF_FAIL
 #define R_SPFT POLICY_REASON_SPF_TEMPERROR
 #define R_DONE POLICY_REASON_ALREADY_HANDLED
+#define R_BIND POLICY_REASON_NOT_BOUND
 
 static const struct {
 	struct policy_facts
 	    f; /* trust, from, headers_ok, key_found, spf, require_spf, on_bad_from,
-	       long_line, trust_temperror, ours_seen, handled */
+	       long_line, trust_temperror, ours_seen, handled, not_bound */
 	enum policy_action action;
 	enum policy_reason reason;
 } rows[] = {
     /* Untrusted: never signed; marked only when From is in a keyed domain. */
-    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_UNTR},
-    {{T_NONE, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, false, false}, A_TAG, R_UNTR},
-    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false}, A_ACC, R_UNTR},
-    {{T_NONE, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false, false, false}, A_ACC, R_UNTR},
-    {{T_NONE, FROM_OK, false, false, S_TEMP, true, B_REJ, false, false, false, false}, A_ACC, R_UNTR},
-    {{T_NONE, FROM_SYNTAX, true, false, S_FAIL, true, B_TAG, false, false, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_UNTR},
+    {{T_NONE, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, false, false, false}, A_TAG, R_UNTR},
+    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false, false, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_OK, false, false, S_TEMP, true, B_REJ, false, false, false, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_SYNTAX, true, false, S_FAIL, true, B_TAG, false, false, false, false, false}, A_ACC, R_UNTR},
     /* Trusted, everything in order: sign. */
-    {{T_NET, FROM_OK, true, true, S_UNCH, false, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
-    {{T_AUTH, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
-    {{T_SPF, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
-    {{T_NET, FROM_OK, true, true, S_FAIL, false, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
-    {{T_AUTH, FROM_OK, true, true, S_TEMP, false, B_REJ, false, false, false, false}, A_SIGN, R_NONE},
-    {{T_NET, FROM_OK, true, true, S_PERM, false, B_TAG, false, false, false, false}, A_SIGN, R_NONE},
-    {{T_NET, FROM_OK, true, true, S_PASS, true, B_REJ, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_NET, FROM_OK, true, true, S_UNCH, false, B_TAG, false, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_AUTH, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_SPF, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_NET, FROM_OK, true, true, S_FAIL, false, B_TAG, false, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_AUTH, FROM_OK, true, true, S_TEMP, false, B_REJ, false, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_NET, FROM_OK, true, true, S_PERM, false, B_TAG, false, false, false, false, false}, A_SIGN, R_NONE},
+    {{T_NET, FROM_OK, true, true, S_PASS, true, B_REJ, false, false, false, false, false}, A_SIGN, R_NONE},
     /* Bad From: tag, or reject when configured; before every later rule. */
-    {{T_NET, FROM_EMPTY, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
-    {{T_AUTH, FROM_GROUP, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
-    {{T_SPF, FROM_NO_DOMAIN, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_BAD_DOMAIN, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_SYNTAX, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_TOO_LONG, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_EMPTY, true, true, S_PASS, false, B_REJ, false, false, false, false}, A_REJ, R_FROM},
-    {{T_AUTH, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false, false, false}, A_REJ, R_FROM},
-    {{T_SPF, FROM_SYNTAX, false, false, S_TEMP, true, B_REJ, false, false, false, false}, A_REJ, R_FROM},
-    {{T_NET, FROM_GROUP, false, false, S_TEMP, true, B_TAG, false, false, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_TOO_LONG, true, false, S_FAIL, true, B_REJ, false, false, false, false}, A_REJ, R_FROM},
+    {{T_NET, FROM_EMPTY, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_FROM},
+    {{T_AUTH, FROM_GROUP, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_FROM},
+    {{T_SPF, FROM_NO_DOMAIN, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_BAD_DOMAIN, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_SYNTAX, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_TOO_LONG, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_EMPTY, true, true, S_PASS, false, B_REJ, false, false, false, false, false}, A_REJ, R_FROM},
+    {{T_AUTH, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false, false, false, false}, A_REJ, R_FROM},
+    {{T_SPF, FROM_SYNTAX, false, false, S_TEMP, true, B_REJ, false, false, false, false, false}, A_REJ, R_FROM},
+    {{T_NET, FROM_GROUP, false, false, S_TEMP, true, B_TAG, false, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_TOO_LONG, true, false, S_FAIL, true, B_REJ, false, false, false, false, false}, A_REJ, R_FROM},
     /* Header block too large: tag, before the key and SPF rules. */
-    {{T_NET, FROM_OK, false, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_HDRS},
-    {{T_AUTH, FROM_OK, false, false, S_PASS, false, B_REJ, false, false, false, false}, A_TAG, R_HDRS},
-    {{T_SPF, FROM_OK, false, true, S_TEMP, true, B_TAG, false, false, false, false}, A_TAG, R_HDRS},
+    {{T_NET, FROM_OK, false, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_HDRS},
+    {{T_AUTH, FROM_OK, false, false, S_PASS, false, B_REJ, false, false, false, false, false}, A_TAG, R_HDRS},
+    {{T_SPF, FROM_OK, false, true, S_TEMP, true, B_TAG, false, false, false, false, false}, A_TAG, R_HDRS},
     /* No key for the From domain (the vendor's own): tag, before SPF. */
-    {{T_NET, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_NOKEY},
-    {{T_AUTH, FROM_OK, true, false, S_PASS, true, B_REJ, false, false, false, false}, A_TAG, R_NOKEY},
-    {{T_SPF, FROM_OK, true, false, S_TEMP, true, B_TAG, false, false, false, false}, A_TAG, R_NOKEY},
-    {{T_NET, FROM_OK, true, false, S_FAIL, true, B_TAG, false, false, false, false}, A_TAG, R_NOKEY},
+    {{T_NET, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_NOKEY},
+    {{T_AUTH, FROM_OK, true, false, S_PASS, true, B_REJ, false, false, false, false, false}, A_TAG, R_NOKEY},
+    {{T_SPF, FROM_OK, true, false, S_TEMP, true, B_TAG, false, false, false, false, false}, A_TAG, R_NOKEY},
+    {{T_NET, FROM_OK, true, false, S_FAIL, true, B_TAG, false, false, false, false, false}, A_TAG, R_NOKEY},
     /* RequireSPF: temperror tempfails, anything else but pass tags. */
-    {{T_NET, FROM_OK, true, true, S_TEMP, true, B_TAG, false, false, false, false}, A_TEMP, R_SPFT},
-    {{T_AUTH, FROM_OK, true, true, S_TEMP, true, B_REJ, false, false, false, false}, A_TEMP, R_SPFT},
-    {{T_NET, FROM_OK, true, true, S_FAIL, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_OK, true, true, S_SOFT, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_OK, true, true, S_NEUT, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_OK, true, true, S_NONE, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_OK, true, true, S_PERM, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
-    {{T_SPF, FROM_OK, true, true, S_UNCH, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
-    {{T_AUTH, FROM_OK, true, true, S_FAIL, true, B_REJ, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_TEMP, true, B_TAG, false, false, false, false, false}, A_TEMP, R_SPFT},
+    {{T_AUTH, FROM_OK, true, true, S_TEMP, true, B_REJ, false, false, false, false, false}, A_TEMP, R_SPFT},
+    {{T_NET, FROM_OK, true, true, S_FAIL, true, B_TAG, false, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_SOFT, true, B_TAG, false, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_NEUT, true, B_TAG, false, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_NONE, true, B_TAG, false, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_OK, true, true, S_PERM, true, B_TAG, false, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_SPF, FROM_OK, true, true, S_UNCH, true, B_TAG, false, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_AUTH, FROM_OK, true, true, S_FAIL, true, B_REJ, false, false, false, false, false}, A_TAG, R_SPFF},
     /* Out-of-range facts never sign. */
-    {{(enum policy_trust)99, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_UNTR},
-    {{(enum policy_trust)99, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false}, A_ACC, R_UNTR},
-    {{T_NET, (enum from_status)99, true, true, S_PASS, false, B_TAG, false, false, false, false}, A_TAG, R_FROM},
-    {{T_NET, FROM_OK, true, true, (enum policy_spf)99, true, B_TAG, false, false, false, false}, A_TAG, R_SPFF},
-    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, (enum policy_on_bad_from)99, false, false, false, false}, A_TAG, R_FROM},
+    {{(enum policy_trust)99, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_UNTR},
+    {{(enum policy_trust)99, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false, false}, A_ACC, R_UNTR},
+    {{T_NET, (enum from_status)99, true, true, S_PASS, false, B_TAG, false, false, false, false, false}, A_TAG, R_FROM},
+    {{T_NET, FROM_OK, true, true, (enum policy_spf)99, true, B_TAG, false, false, false, false, false}, A_TAG, R_SPFF},
+    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, (enum policy_on_bad_from)99, false, false, false, false, false}, A_TAG, R_FROM},
     /* A line over 998 octets: tagged, never signed broken. */
-    {{T_NET, FROM_OK, true, true, S_PASS, false, B_TAG, true, false, false, false}, A_TAG,
+    {{T_NET, FROM_OK, true, true, S_PASS, false, B_TAG, true, false, false, false, false}, A_TAG,
      POLICY_REASON_LONG_LINE},
-    {{T_AUTH, FROM_OK, true, false, S_PASS, false, B_TAG, true, false, false, false}, A_TAG, R_NOKEY},
+    {{T_AUTH, FROM_OK, true, false, S_PASS, false, B_TAG, true, false, false, false, false}, A_TAG, R_NOKEY},
     /* The vendor's SPF record did not answer: retry what we would sign, only that. */
-    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, true, false, false}, A_TEMP,
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, true, false, false, false}, A_TEMP,
      POLICY_REASON_RELAY_TEMPERROR},
-    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, true, false, false}, A_ACC, R_UNTR},
-    {{T_NONE, FROM_MULTIPLE, true, true, S_PASS, false, B_TAG, false, true, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, true, false, false, false}, A_ACC, R_UNTR},
+    {{T_NONE, FROM_MULTIPLE, true, true, S_PASS, false, B_TAG, false, true, false, false, false}, A_ACC, R_UNTR},
     /* Passed us before (a content filter's second pass): never signed again. */
-    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, true}, A_ACC, R_DONE},
-    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, true, true, true}, A_ACC, R_DONE},
-    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, false}, A_TAG, R_UNTR},
-    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, true, false}, A_ACC, R_UNTR},
-    {{T_NET, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, true}, A_ACC, R_DONE},
-    {{T_AUTH, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, false}, A_TAG, R_DONE},
-    {{T_SPF, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, true, false}, A_TAG, R_DONE},
-    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false, true, false}, A_TAG, R_DONE},
-    {{T_NET, FROM_OK, false, true, S_TEMP, true, B_TAG, true, false, true, false}, A_TAG, R_DONE},
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, true, false}, A_ACC, R_DONE},
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, true, true, true, false}, A_ACC, R_DONE},
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, false, false}, A_TAG, R_UNTR},
+    {{T_NONE, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, true, false, false}, A_ACC, R_UNTR},
+    {{T_NET, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, true, false}, A_ACC, R_DONE},
+    {{T_AUTH, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, true, false, false}, A_TAG, R_DONE},
+    {{T_SPF, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, true, false, false}, A_TAG, R_DONE},
+    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, B_REJ, false, false, true, false, false}, A_TAG, R_DONE},
+    {{T_NET, FROM_OK, false, true, S_TEMP, true, B_TAG, true, false, true, false, false}, A_TAG, R_DONE},
+    /* Consortium: keyed, but not bound to the identity that trusted the client. */
+    {{T_AUTH, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false, true}, A_TAG, R_BIND},
+    {{T_NET, FROM_OK, true, true, S_PASS, true, B_TAG, false, false, false, false, true}, A_TAG, R_BIND},
+    {{T_SPF, FROM_OK, true, true, S_TEMP, true, B_TAG, false, false, false, false, true}, A_TAG, R_BIND},
+    {{T_NET, FROM_OK, true, true, S_PASS, false, B_TAG, true, false, false, false, true}, A_TAG, R_BIND},
+    {{T_NET, FROM_OK, true, false, S_PASS, false, B_TAG, false, false, false, false, true}, A_TAG, R_NOKEY},
+    {{T_NET, FROM_MULTIPLE, true, true, S_PASS, false, B_TAG, false, false, false, false, true}, A_TAG, R_FROM},
+    {{T_NONE, FROM_OK, true, true, S_PASS, false, B_TAG, false, false, false, false, true}, A_TAG, R_UNTR},
 };
 
 static const struct {
@@ -139,6 +148,7 @@ static const struct {
     {1, POLICY_REASON_LONG_LINE, "long-line"},
     {1, POLICY_REASON_RELAY_TEMPERROR, "relay-temperror"},
     {1, POLICY_REASON_ALREADY_HANDLED, "already-handled"},
+    {1, POLICY_REASON_NOT_BOUND, "not-bound"},
     {1, 99, "unknown"},
     {2, POLICY_TRUST_NONE, "none"},
     {2, POLICY_TRUST_NETWORK, "network"},
@@ -185,7 +195,7 @@ oracle(void)
 	                                         FROM_SYNTAX, FROM_TOO_LONG};
 	static const enum policy_spf spfs[] = {S_UNCH, S_NONE, S_NEUT, S_PASS,
 	                                       S_FAIL, S_SOFT, S_TEMP, S_PERM};
-	const size_t total = 4 * 8 * 2 * 2 * 8 * 2 * 2 * 2 * 2;
+	const size_t total = 4 * 8 * 2 * 2 * 8 * 2 * 2 * 2 * 2 * 2;
 	size_t n, bad = 0;
 
 	/* n is a mixed-radix number; each digit picks one fact. */
@@ -196,6 +206,7 @@ oracle(void)
 		size_t x = n, b;
 		bool may_sign, relay_retry;
 
+		memset(&f, 0, sizeof(f));
 		f.trust = trusts[x % 4];
 		x /= 4;
 		f.from = froms[x % 8];
@@ -214,11 +225,13 @@ oracle(void)
 		f.long_line = x % 2;
 		x /= 2;
 		f.trust_temperror = x % 2;
+		x /= 2;
+		f.not_bound = x % 2;
 
 		d = policy_decide(&f);
 		/* The one rule under which signing is allowed (README's table). */
 		may_sign = f.trust != T_NONE && f.from == FROM_OK && f.headers_ok && f.key_found &&
-		           !f.long_line && (!f.require_spf || f.spf == S_PASS);
+		           !f.long_line && (!f.require_spf || f.spf == S_PASS) && !f.not_bound;
 		/* Untrusted for want of DNS, and a message we would sign: retry it. */
 		relay_retry = f.trust == T_NONE && f.trust_temperror && f.from == FROM_OK &&
 		              f.key_found;
@@ -231,7 +244,7 @@ oracle(void)
 			why = "rejects without a bad From under OnBadFrom reject";
 		else if ((d.action == A_TEMP) !=
 		         (relay_retry || (f.trust != T_NONE && f.from == FROM_OK && f.headers_ok &&
-		                          f.key_found && !f.long_line && f.require_spf &&
+		                          f.key_found && !f.not_bound && !f.long_line && f.require_spf &&
 		                          f.spf == S_TEMP)))
 			why = "tempfails iff a relay temperror or an SPF temperror under RequireSPF";
 		else if ((d.reason == R_NONE) != (d.action == A_SIGN))
