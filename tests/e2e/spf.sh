@@ -411,9 +411,14 @@ check "log: relay=spf:spf-eu.vendor.test client=[$VENDOR] action=signed" \
 	"action=signed d=$DOMAIN"
 
 send "5 stranger" "$STRANGER" alma@exlibrisgroup.com "Library <library@$DOMAIN>"
-check "client $STRANGER not authorised by spf-eu.vendor.test: untouched" untouched
-check "log (debug): relay=none client=[$STRANGER] action=accept" \
-	newlog_has "relay=none client=[$STRANGER]" "action=accept"
+# unsigned_marked: delivered unsigned, marked tagged reason=untrusted (a keyed From).
+unsigned_marked() {
+	ar 0 'x-relaysign=tagged' 'reason="untrusted"' 'policy.relay=none'
+}
+check "client $STRANGER not authorised by spf-eu.vendor.test: unsigned, marked untrusted" \
+	unsigned_marked
+check "log: relay=none client=[$STRANGER] action=tagged reason=untrusted" \
+	newlog_has "relay=none client=[$STRANGER]" "action=tagged reason=untrusted"
 
 vendor_q=$(dns_queries spf-eu.vendor.test TXT)
 send "5 cached" "$VENDOR" alma@exlibrisgroup.com "Library <library@$DOMAIN>"
