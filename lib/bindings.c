@@ -114,10 +114,11 @@ parse_ident(struct binding *bd, const char *word, const struct bindings_context 
 		return util_seterr(why, whylen, "out of memory");
 	bd->name = bd->ident + (colon - word) + 1;
 	if (strncmp(word, "auth:", 5) == 0) {
+		/* The line itself trusts the login (bindings_has_login). */
 		bd->kind = BINDING_AUTH;
-		if (!strv_contains(ctx->auth_users, bd->name))
-			return util_seterr(why, whylen, "%s: \"%s\" is not in RelayAuthUsers",
-			                   word, bd->name);
+		if (strlen(bd->name) > BINDINGS_LOGIN_MAX)
+			return util_seterr(why, whylen, "%s: the login is longer than %d bytes",
+			                   word, BINDINGS_LOGIN_MAX);
 		return 0;
 	}
 	if (strncmp(word, "spf:", 4) == 0) {
@@ -361,6 +362,18 @@ bindings_find(const struct bindings *b, enum policy_trust trust, const char *aut
 		break;
 	}
 	return NULL;
+}
+
+/* bindings_has_login: an auth: line names login (compared exactly). */
+bool
+bindings_has_login(const struct bindings *b, const char *login)
+{
+	size_t i;
+
+	for (i = 0; b != NULL && login != NULL && i < b->n; i++)
+		if (b->v[i].kind == BINDING_AUTH && strcmp(b->v[i].name, login) == 0)
+			return true;
+	return false;
 }
 
 /* binding_allows: an exact domain, or a proper subdomain of a "*." pattern. */

@@ -12,7 +12,9 @@
  *   net:192.0.2.0/24               fsu.edu
  *   spf:spf-na.exlibrisgroup.com   usf.edu
  *
- * Identities: auth:LOGIN (a RelayAuthUsers login, compared exactly),
+ * Identities: auth:LOGIN (an SMTP AUTH login, compared exactly; the line
+ * trusts it as RelayAuthUsers would, so a consortium of hundreds of
+ * institutions needs no RelayAuthUsers line of hundreds of logins),
  * net:PREFIX (clients in RelayNetworks within PREFIX; the longest prefix
  * holding the client is its binding), spf:NAME (a RelaySPFNames name).
  * Domains: a keyed domain, exactly, or "*.domain" for its subdomains only;
@@ -36,9 +38,10 @@
 #include "keytable.h"
 #include "policy.h"
 
-/* Longest line of a RelayBindings file; largest file. */
+/* Longest line of a RelayBindings file; largest file; longest login. */
 #define BINDINGS_LINE_MAX 4096
 #define BINDINGS_FILE_MAX (4 * 1024 * 1024)
+#define BINDINGS_LOGIN_MAX 255
 
 enum binding_kind { BINDING_AUTH, BINDING_NET, BINDING_SPF };
 
@@ -55,8 +58,8 @@ struct bindings_context {
 
 /*
  * bindings_load_text: parses text[0..len), named name in messages, and
- * checks each line against ctx: an auth: login must be in RelayAuthUsers,
- * a net: prefix within RelayNetworks, an spf: name in RelaySPFNames, an
+ * checks each line against ctx: a net: prefix must be within
+ * RelayNetworks, an spf: name in RelaySPFNames, an
  * exact domain must have keys.  Returns 0 and the table in *b_r, or -1
  * with "name:line: reason" in err.
  */
@@ -78,6 +81,9 @@ void bindings_free(struct bindings *b);
  */
 const struct binding *bindings_find(const struct bindings *b, enum policy_trust trust,
     const char *auth_user, const char *spf_name, const struct sockaddr *addr);
+
+/* bindings_has_login: an auth: line names login: it is a trusted relay login. */
+bool bindings_has_login(const struct bindings *b, const char *login);
 
 /* binding_allows: domain (lowercase A-labels, no trailing dot) is bound to bd. */
 bool binding_allows(const struct binding *bd, const char *domain);

@@ -315,7 +315,8 @@ relay_trust(struct pipeline *p, bool have_addr, const char *auth)
 	 * than we keep could only match after being cut: never.
 	 */
 	if (auth != NULL && auth[0] != '\0' && strlen(auth) < sizeof(p->m.auth_user) &&
-	    strv_contains(conf->relay_auth_users, auth)) {
+	    (strv_contains(conf->relay_auth_users, auth) ||
+	     bindings_has_login(conf->bindings, auth))) {
 		util_strlcpy(p->m.auth_user, auth, sizeof(p->m.auth_user));
 		return POLICY_TRUST_AUTH;
 	}
