@@ -400,6 +400,8 @@ authres_format(const struct authres_facts *facts, char *buf, size_t len)
 	put_word(&f, "policy.relay=", policy_trust_name(facts->trust), false);
 	if (facts->binding != NULL)
 		put_prop(&f, "policy.binding=", facts->binding, false);
+	if (facts->return_path != NULL)
+		put_prop(&f, "policy.return-path=", facts->return_path, false);
 	if (facts->from_domain != NULL)
 		put_prop(&f, "header.from=", facts->from_domain, false);
 	for (i = 0; facts->sigs != NULL && i < facts->nsigs; i++) {

@@ -58,6 +58,7 @@ struct authres_facts {
 	enum align_mode align_mode;
 	const char *dmarc_policy;	/* x-dmarc-policy value ("reject", "absent"), or NULL */
 	const char *binding;		/* policy.binding: the RelayBindings identity, or NULL */
+	const char *return_path;	/* policy.return-path: the new envelope sender, or NULL */
 };
 
 /*

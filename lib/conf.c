@@ -70,6 +70,8 @@ enum conf_opt {
 	OPT_PUBLIC_SUFFIX_LIST,
 	OPT_ORGANIZATIONAL_DOMAINS,
 	OPT_DMARC_LOOKUP,
+	OPT_RETURN_PATH,
+	OPT_OUTBOUND_ADDRESSES,
 	OPT_COUNT
 };
 
@@ -162,7 +164,9 @@ static const struct conf_option options[OPT_COUNT] = {
 	[OPT_ALIGNMENT] = { "Alignment", CONF_ENUM, "relaxed", 0, 0, align_words },
 	[OPT_PUBLIC_SUFFIX_LIST] = { "PublicSuffixList", CONF_PATH, "", 0, 0, NULL },
 	[OPT_ORGANIZATIONAL_DOMAINS] = { "OrganizationalDomains", CONF_LIST, "", 0, 0, NULL },
-	[OPT_DMARC_LOOKUP] = { "DMARCLookup", CONF_BOOL, "no", 0, 0, NULL }
+	[OPT_DMARC_LOOKUP] = { "DMARCLookup", CONF_BOOL, "no", 0, 0, NULL },
+	[OPT_RETURN_PATH] = { "ReturnPath", CONF_LIST, "", 0, 0, NULL },
+	[OPT_OUTBOUND_ADDRESSES] = { "OutboundAddresses", CONF_LIST, "", 0, 0, NULL }
 };
 
 /*
@@ -742,6 +746,20 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 		return set_strdup(p, &c->psl_file, w[0]);
 	case OPT_RELAY_BINDINGS:
 		return set_strdup(p, &c->bindings_path, w[0]);
+	case OPT_RETURN_PATH:
+		return push_list(p, &c->return_path_list, w, n, false);
+	case OPT_OUTBOUND_ADDRESSES:
+		for (i = 0; i < n; i++) {
+			struct cidr_set *one = cidr_set_new();
+			char why_buf[CONF_MSG_MAX / 2];
+			int rc = one == NULL ? -1 : cidr_set_add(one, w[i], why_buf, sizeof(why_buf));
+
+			cidr_set_free(one);
+			if (rc != 0 || strchr(w[i], '/') != NULL)
+				return parse_err(p, "OutboundAddresses %s: not an IPv4 or IPv6 "
+				    "address", quote(q, sizeof(q), w[i]));
+		}
+		return push_list(p, &c->outbound_addresses, w, n, false);
 	case OPT_DMARC_LOOKUP:
 		c->dmarc_lookup = b;
 		return 0;
@@ -1088,6 +1106,10 @@ finish_dns(struct conf *conf, char *err, size_t errlen)
 	if (conf->align == NULL)
 		return finish_err(conf, set_line(conf, OPT_PUBLIC_SUFFIX_LIST,
 		    OPT_ORGANIZATIONAL_DOMAINS), err, errlen, "%s", why);
+	/* ReturnPath needs the organizational domains of the keys. */
+	if (conf->return_path_list != NULL && returnpath_new(conf->return_path_list, conf->keys,
+	    conf->align, &conf->return_paths, why, sizeof(why)) == -1)
+		return finish_err(conf, OPT_RETURN_PATH, err, errlen, "%s", why);
 	return 0;
 }
 
@@ -1318,6 +1340,9 @@ conf_free(struct conf *conf)
 	free(conf->signingtable_path);
 	free(conf->bindings_path);
 	bindings_free(conf->bindings);
+	strv_free(conf->return_path_list);
+	returnpath_free(conf->return_paths);
+	strv_free(conf->outbound_addresses);
 	/* sign_params shows the lists const to sign.c; they are ours. */
 	strv_free((char **)conf->sign.sign_headers);
 	strv_free((char **)conf->sign.oversign_headers);

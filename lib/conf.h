@@ -17,6 +17,7 @@
 #include "bindings.h"
 #include "cidr.h"
 #include "keytable.h"
+#include "returnpath.h"
 #include "policy.h"
 #include "sign.h"
 #include "spf.h"
@@ -75,6 +76,8 @@ struct conf {
 	char *psl_file;			/* PublicSuffixList, NULL: Debian's list */
 	char **org_domains;		/* OrganizationalDomains, strv, lowercase */
 	bool dmarc_lookup;		/* DMARCLookup */
+	char **return_path_list;	/* ReturnPath, strv as written */
+	char **outbound_addresses;	/* OutboundAddresses, strv: for -t's SPF check */
 	unsigned *lines;		/* per conf_options() entry, the line that set
 					   it; 0 when the default applies */
 	char **warnings;		/* strv, "file:line: text": legal but risky
@@ -87,6 +90,7 @@ struct conf {
 	struct sign_lib *sign_lib;
 	struct spf *spf;		/* SPF checks and DNS look-ups, thread-safe */
 	struct align *align;		/* organizational domains (PSL + OrganizationalDomains) */
+	struct returnpath *return_paths;/* ReturnPath, checked; NULL when unset */
 };
 
 /* conf_options: the option table (n_r gets its length). */

@@ -60,6 +60,9 @@ struct msg {
 
 	enum pipeline_env env;
 	char env_addr[FROM_ADDR_MAX];	/* ENV_OK: local@domain */
+	char esmtp[PIPELINE_ESMTP_MAX];	/* MAIL parameters kept for a new sender */
+	const char *return_path;	/* ReturnPath for this signed message, or NULL */
+	char return_arg[RETURNPATH_MAX + 3]; /* "<return_path>" */
 	char env_domain[FROM_DOMAIN_MAX]; /* ENV_OK: lowercase, no trailing dot */
 	enum policy_spf spf;
 	char spf_why[256];
@@ -477,6 +480,47 @@ find_own(const struct pipeline *p, struct msg *m)
 	m->nforged = j;
 }
 
+/* esmtp_kept: a MAIL parameter a new envelope sender must carry on. */
+static bool
+esmtp_kept(const char *p)
+{
+	static const char *const keep[] = {"SIZE=", "BODY=", "RET=", "ENVID=", NULL};
+	size_t i;
+
+	if (strcasecmp(p, "SMTPUTF8") == 0)
+		return true;
+	for (i = 0; keep[i] != NULL; i++)
+		if (strncasecmp(p, keep[i], strlen(keep[i])) == 0 && p[strlen(keep[i])] != '\0')
+			return true;
+	return false;
+}
+
+/* pipeline_mail_params: the kept parameters, space-separated, printable ASCII only. */
+void
+pipeline_mail_params(struct pipeline *p, char *const *params)
+{
+	struct msg *m = &p->m;
+	size_t i, off = 0, len;
+
+	m->esmtp[0] = '\0';
+	for (i = 0; m->open && params != NULL && params[i] != NULL; i++) {
+		const char *q = params[i];
+
+		if (!esmtp_kept(q))
+			continue;
+		for (len = 0; q[len] != '\0'; len++)
+			if (q[len] <= ' ' || q[len] > '~')
+				break;
+		if (q[len] != '\0' || off + len + 2 > sizeof(m->esmtp))
+			continue;
+		if (off > 0)
+			m->esmtp[off++] = ' ';
+		memcpy(m->esmtp + off, q, len);
+		off += len;
+		m->esmtp[off] = '\0';
+	}
+}
+
 /* pipeline_header: counts, remembers, holds; every check before any limit. */
 enum pipeline_status
 pipeline_header(struct pipeline *p, const char *name, const char *value)
@@ -569,6 +613,8 @@ fill_report(struct pipeline *p)
 	r->nforged = m->nforged;
 	r->signer = m->decision.action == POLICY_SIGN ? m->signer : NULL;
 	r->error = m->error;
+	r->return_path = m->return_path;
+	r->mailfrom_was = m->return_path != NULL ? m->env_addr : NULL;
 	p->have_report = true;
 }
 
@@ -789,6 +835,7 @@ format_authres(struct pipeline *p)
 	ar.align_mode = m->conf->alignment;
 	ar.dmarc_policy = m->dmarc_checked ? dmarc_policy_name(m->dmarc) : NULL;
 	ar.binding = m->binding != NULL ? binding_ident(m->binding) : NULL;
+	ar.return_path = m->return_path;
 	ar.decision = m->decision;
 	ar.sigs = sigs;
 	ar.nsigs = n;
@@ -830,13 +877,30 @@ pipeline_eom(struct pipeline *p, const struct pipeline_edit **edits_r, size_t *n
 		if (signer_eom(m->signer, err, sizeof(err)) != 0)
 			return fail(p, "signing failed");
 		nsig = signer_count(m->signer);
+		/*
+		 * ReturnPath: the library's own envelope sender, only on what we
+		 * sign, never for the null sender (a bounce stays a bounce), nor
+		 * for an envelope we could not parse.
+		 */
+		if (m->env == PIPELINE_ENV_OK && m->from_status == FROM_OK &&
+		    (m->return_path = returnpath_for(m->conf->return_paths, m->from.domain)) != NULL &&
+		    strcasecmp(m->return_path, m->env_addr) == 0)
+			m->return_path = NULL;	/* already the library's own */
+		if (m->env != PIPELINE_ENV_OK)
+			m->return_path = NULL;
 		break;
 	case POLICY_ACCEPT:
 	case POLICY_TAG:
 		break;
 	}
-	if ((m->edits = calloc(m->nforged + 1 + nsig, sizeof(*m->edits))) == NULL)
+	if ((m->edits = calloc(m->nforged + 2 + nsig, sizeof(*m->edits))) == NULL)
 		return fail(p, "out of memory");
+	/* The sender first: a daemon that cannot change it refuses before any other edit. */
+	if (m->return_path != NULL) {
+		snprintf(m->return_arg, sizeof(m->return_arg), "<%s>", m->return_path);
+		add_edit(m, PIPELINE_EDIT_CHGFROM, NULL, m->return_arg, 0);
+		m->edits[m->nedits - 1].args = m->esmtp;
+	}
 	/* RFC 8601 5: remove every field claiming our id, last first (indexes stay put). */
 	for (i = m->nforged; i > 0; i--)
 		add_edit(m, PIPELINE_EDIT_DELETE, AR_NAME, NULL, m->forged[i - 1]);

@@ -73,7 +73,8 @@ enum pipeline_env {
 
 enum pipeline_edit_kind {
 	PIPELINE_EDIT_DELETE,	/* delete the index-th field named name (1-based) */
-	PIPELINE_EDIT_INSERT	/* insert name: value at position index (0: the top) */
+	PIPELINE_EDIT_INSERT,	/* insert name: value at position index (0: the top) */
+	PIPELINE_EDIT_CHGFROM	/* the envelope sender becomes value ("<addr>"), with args */
 };
 
 struct pipeline_edit {
@@ -81,10 +82,13 @@ struct pipeline_edit {
 	const char *name;
 	const char *value;	/* INSERT: the value, without the leading space; else NULL */
 	int index;
+	const char *args;	/* CHGFROM: the ESMTP parameters kept ("" for none) */
 };
 
-/* Most edits one message can need: every forged field, our result, the signatures. */
-#define PIPELINE_MAX_EDITS (PIPELINE_MAX_FORGED + 1 + SIGN_MAX_KEYS)
+/* Most edits one message can need: every forged field, our result, the signatures, the sender. */
+#define PIPELINE_MAX_EDITS (PIPELINE_MAX_FORGED + 1 + SIGN_MAX_KEYS + 1)
+/* Longest run of ESMTP MAIL parameters kept for a new envelope sender. */
+#define PIPELINE_ESMTP_MAX 512
 
 /*
  * The facts of the message that ended, for the log line.  Every pointer is
@@ -113,6 +117,8 @@ struct pipeline_report {
 	size_t nforged;			/* Authentication-Results fields removed as forged */
 	const struct signer *signer;	/* action signed: the signatures made; else NULL */
 	const char *error;		/* why the pipeline tempfailed on its own, or NULL */
+	const char *return_path;	/* the new envelope sender (ReturnPath), or NULL */
+	const char *mailfrom_was;	/* with return_path: the sender it replaced */
 };
 
 struct pipeline;
@@ -150,6 +156,13 @@ void pipeline_helo(struct pipeline *p, const char *helo);
 enum pipeline_status pipeline_mail(struct pipeline *p, const struct conf *conf, const char *arg,
                                    const char *auth, const char *client_addr);
 /* pipeline_header: one header field, name and value as received (LEADSPC). */
+/*
+ * pipeline_mail_params: the ESMTP parameters of this MAIL (libmilter's
+ * argv after the address, NULL-terminated).  Those that matter to a new
+ * envelope sender are kept: SIZE, BODY, SMTPUTF8, RET, ENVID (RFC 1870,
+ * 6152, 6531, 3461); anything else, malformed or too long, is dropped.
+ */
+void pipeline_mail_params(struct pipeline *p, char *const *params);
 enum pipeline_status pipeline_header(struct pipeline *p, const char *name, const char *value);
 /*
  * pipeline_eoh: the end of the header block.  jobid names the message in

@@ -30,6 +30,8 @@ struct conn {
 	const struct conf *conf;	/* referenced while a message is open */
 	const char *last_auth;		/* {auth_authen} pointer of the last MAIL, compared only */
 	bool can_skip;			/* the MTA understands SMFIS_SKIP */
+	bool can_chgfrom;		/* SMFIF_CHGFROM agreed: ReturnPath can be applied */
+	bool postfix;			/* the MTA is Postfix (macro v), see apply_chgfrom */
 	unsigned long proto;		/* SMFIP_* flags agreed in negotiation */
 };
 
@@ -127,10 +129,25 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	unsigned long skip = SMFIP_NORCPT | SMFIP_NOUNKNOWN;
 	unsigned long want = SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NR_CONN |
 	    SMFIP_NR_HELO | SMFIP_NR_HDR;
+	const struct conf *conf;
+	bool chgfrom = false;
 	struct conn *c;
 
 	(void)f2;
 	(void)f3;
+	/* SMFIF_CHGFROM only when ReturnPath asks for it (relaysign.conf(5)). */
+	if ((conf = state_acquire()) != NULL) {
+		if (conf->return_paths != NULL) {
+			if (f0 & SMFIF_CHGFROM)
+				chgfrom = true;
+			else
+				log_err("ReturnPath is set, but the MTA does not offer to change "
+				    "the envelope sender (SMFIF_CHGFROM: Postfix 2.6 and later, "
+				    "Sendmail 8.14 and later): every message relaysign would sign "
+				    "on this connection is tempfailed");
+		}
+		state_release(conf);
+	}
 	if ((f0 & want_actions) != want_actions) {
 		log_err("MTA does not offer header changes (actions 0x%lx); "
 		    "relaysign cannot work with it", f0);
@@ -145,7 +162,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 		    "(milter protocol 6 needed; Postfix: milter_protocol = 6)");
 		return SMFIS_REJECT;
 	}
-	*pf0 = want_actions | (f0 & SMFIF_SETSYMLIST);
+	*pf0 = want_actions | (f0 & SMFIF_SETSYMLIST) | (chgfrom ? SMFIF_CHGFROM : 0);
 	*pf1 = (f1 & skip) | (f1 & want);
 	*pf2 = 0;
 	*pf3 = 0;
@@ -162,6 +179,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	if ((c = conn_new(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	c->can_skip = (*pf1 & SMFIP_SKIP) != 0;
+	c->can_chgfrom = chgfrom;
 	c->proto = *pf1;
 	return SMFIS_CONTINUE;
 }
@@ -183,6 +201,7 @@ static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct conn *c = conn_get(ctx);
+	const char *v;
 
 	(void)hostname;
 	/* An MTA that skipped negotiation: make the context now. */
@@ -190,6 +209,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		return SMFIS_TEMPFAIL;
 	msg_end(c);
 	c->last_auth = NULL;
+	v = smfi_getsymval(ctx, "v");
+	c->postfix = v != NULL && strncmp(v, "Postfix", 7) == 0;
 	pipeline_connect(c->pl, sa);
 	return noreply(ctx, SMFIP_NR_CONN);
 }
@@ -246,6 +267,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		msg_end(c);
 		return tempfail(ctx, "relaysign: out of memory");
 	}
+	if (argv != NULL && argv[0] != NULL)
+		pipeline_mail_params(c->pl, argv + 1);
 	log_debug("%s: client=[%s] auth=%s", qid(ctx), client != NULL ?
 	    log_clean(m, sizeof(m), client) : "-", log_clean(a, sizeof(a), auth != NULL ?
 	    auth : "-"));
@@ -269,7 +292,7 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 {
 	char user[PIPELINE_TEXT_MAX], relay[PIPELINE_TEXT_MAX + 8], mf[FROM_DOMAIN_MAX],
 	    from[FROM_DOMAIN_MAX], sigs[512] = "", why[64] = "", mm[80], bind[320] = "",
-	    bclean[300];
+	    bclean[300], rp[600] = "", was[FROM_ADDR_MAX];
 	size_t i, n = r->signer != NULL ? signer_count(r->signer) : 0;
 
 	if (r->client_mismatch)
@@ -285,6 +308,9 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 		util_strlcpy(relay, policy_trust_name(r->trust), sizeof(relay));
 	if (r->decision.reason != POLICY_REASON_NONE)
 		snprintf(why, sizeof(why), " reason=%s", policy_reason_name(r->decision.reason));
+	if (r->return_path != NULL)
+		snprintf(rp, sizeof(rp), " return-path=%s was=%s", r->return_path,
+		    log_clean(was, sizeof(was), r->mailfrom_was));
 	if (r->bindings && r->from_domain != NULL)
 		snprintf(bind, sizeof(bind), " binding=%s", r->binding != NULL ?
 		    log_clean(bclean, sizeof(bclean), r->binding) : "none");
@@ -316,7 +342,7 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 	}
 	log_debug("%s: spf=%s: %s", qid(ctx), policy_spf_name(r->spf), r->spf_why);
 	log_info("%s: relay=%s client=[%s] mailfrom=%s spf=%s from=%s aligned=%s%s%s "
-	    "action=%s%s%s%s", qid(ctx), relay, r->client,
+	    "action=%s%s%s%s%s", qid(ctx), relay, r->client,
 	    r->env == PIPELINE_ENV_NULL ? "<>" : r->env == PIPELINE_ENV_OK ?
 	    log_clean(mf, sizeof(mf), r->mailfrom_domain) : pipeline_env_name(r->env),
 	    policy_spf_name(r->spf),
@@ -325,7 +351,7 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 	    !r->align_checked ? "none" : r->aligned == ALIGN_PASS ? "yes" :
 	    r->aligned == ALIGN_FAIL ? "no" : "none",
 	    r->dmarc_checked ? " dmarc=" : "", r->dmarc_checked ? dmarc_policy_name(r->dmarc) : "",
-	    policy_action_name(r->decision.action), why, bind, sigs);
+	    policy_action_name(r->decision.action), why, bind, sigs, rp);
 	if (r->nforged > 0)
 		log_info("%s: removed %zu forged Authentication-Results", qid(ctx), r->nforged);
 }
@@ -410,6 +436,25 @@ add_header(SMFICTX *ctx, const char *name, const char *value, int index)
 	return rc;
 }
 
+/*
+ * apply_chgfrom: the new envelope sender.  Postfix keeps SIZE, BODY,
+ * SMTPUTF8, RET and ENVID with the message, not the sender, and warns
+ * about (and ignores) ESMTP arguments given here (cleanup_chg_from), so
+ * it gets none; Sendmail takes them with the new sender.
+ */
+static int
+apply_chgfrom(SMFICTX *ctx, const struct conn *c, const struct pipeline_edit *e)
+{
+	if (!c->can_chgfrom) {
+		log_err("%s: ReturnPath: the MTA did not agree to changes of the envelope "
+		    "sender on this connection (SMFIF_CHGFROM): tempfailed, not sent with the "
+		    "vendor's sender", qid(ctx));
+		return -1;
+	}
+	return smfi_chgfrom(ctx, (char *)e->value, c->postfix || e->args[0] == '\0' ? NULL :
+	    (char *)e->args) == MI_SUCCESS ? 0 : -1;
+}
+
 /* cb_eom: the decision, the edits, the log line. */
 static sfsistat
 cb_eom(SMFICTX *ctx)
@@ -432,11 +477,14 @@ cb_eom(SMFICTX *ctx)
 		if (e[i].kind == PIPELINE_EDIT_DELETE)
 			rc = smfi_chgheader(ctx, (char *)e[i].name, e[i].index, NULL) ==
 			    MI_SUCCESS ? 0 : -1;
+		else if (e[i].kind == PIPELINE_EDIT_CHGFROM)
+			rc = apply_chgfrom(ctx, c, &e[i]);
 		else
 			rc = add_header(ctx, e[i].name, e[i].value, e[i].index);
 		if (rc != 0) {
-			log_err("%s: could not %s a %s field", qid(ctx),
-			    e[i].kind == PIPELINE_EDIT_DELETE ? "remove" : "add", e[i].name);
+			log_err("%s: could not %s", qid(ctx), e[i].kind == PIPELINE_EDIT_DELETE ?
+			    "remove an Authentication-Results field" : e[i].kind ==
+			    PIPELINE_EDIT_CHGFROM ? "change the envelope sender" : "add a field");
 			msg_end(c);
 			return tempfail(ctx, "relaysign: signing failed, try again later");
 		}
@@ -476,7 +524,7 @@ cb_close(SMFICTX *ctx)
 static struct smfiDesc desc = {
 	.xxfi_name = "relaysign",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGFROM,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,

@@ -3,12 +3,17 @@
  * keytest.c -- relaysign -t: one line per key and a summary, from
  * lib/keycheck.c's verdicts.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "keycheck.h"
 #include "keytable.h"
 #include "keytest.h"
+#include "returnpath.h"
+#include "spf.h"
 
 /*
  * keytest_run: checks every key of kt, one line each, and a summary
@@ -51,4 +56,72 @@ keytest_run(const struct keytable *kt, keycheck_lookup *lookup, void *arg, FILE 
 	return n - good - unchecked > 0 ? 1 : 2;
 }
 
+/* to_sockaddr: an OutboundAddresses entry as a sockaddr; -1 if it is none. */
+static int
+to_sockaddr(const char *text, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * keytest_return_paths: for each ReturnPath and each OutboundAddresses
+ * entry, SPF (RFC 7208 check_host) of the address's domain for that
+ * client: pass means a signed notice passes DMARC by SPF as well as by
+ * DKIM.
+ */
+int
+keytest_return_paths(const struct conf *conf, FILE *out)
+{
+	size_t i, j, n = returnpath_count(conf->return_paths), bad = 0, temp = 0;
+	struct sockaddr_storage ss;
+
+	if (n == 0)
+		return 0;
+	if (conf->outbound_addresses == NULL) {
+		fprintf(out, "ReturnPath: not checked: set OutboundAddresses to the addresses this "
+		    "relay sends from, to check that SPF authorises them\n");
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; conf->outbound_addresses[j] != NULL; j++) {
+			const char *rp = returnpath_at(conf->return_paths, i);
+			const char *ip = conf->outbound_addresses[j];
+			char why[256] = "";
+			enum policy_spf r;
+
+			if (to_sockaddr(ip, &ss) != 0)
+				continue;	/* conf.c checked it */
+			r = spf_check_host(conf->spf, (const struct sockaddr *)&ss, "relaysign-t",
+			    rp, why, sizeof(why));
+			fprintf(out, "ReturnPath %s from %s: spf=%s%s%s%s\n", rp, ip,
+			    policy_spf_name(r), why[0] ? " (" : "", why, why[0] ? ")" : "");
+			if (r == POLICY_SPF_TEMPERROR)
+				temp++;
+			else if (r != POLICY_SPF_PASS)
+				bad++;
+		}
+	}
+	if (bad > 0)
+		fprintf(out, "%zu ReturnPath check%s not pass: publish an SPF record for the "
+		    "return path's domain that authorises this relay, or DMARC passes by DKIM "
+		    "alone\n", bad, bad == 1 ? " does" : "s do");
+	else if (temp > 0)
+		fprintf(out, "%zu ReturnPath check%s not be made: DNS did not answer; try "
+		    "again\n", temp, temp == 1 ? " could" : "s could");
+	else
+		fprintf(out, "every ReturnPath is authorised by SPF for every OutboundAddresses "
+		    "entry\n");
+	return bad > 0 ? 1 : temp > 0 ? 2 : 0;
+}

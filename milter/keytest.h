@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "keycheck.h"
+#include "conf.h"
 #include "keytable.h"
 
 /*
@@ -18,5 +19,13 @@
  * when none mismatches but some could not be checked.
  */
 int keytest_run(const struct keytable *kt, keycheck_lookup *lookup, void *arg, FILE *out);
+
+/*
+ * keytest_return_paths: SPF of every ReturnPath for every
+ * OutboundAddresses entry of conf, one line each on out.  Returns 0 when
+ * all pass (or there is nothing to check), 1 when one does not, 2 when
+ * none fails but DNS did not answer for some.
+ */
+int keytest_return_paths(const struct conf *conf, FILE *out);
 
 #endif

@@ -613,9 +613,11 @@ main(int argc, char **argv)
 	}
 	if (test_keys) {
 		int rc = keytest_run(conf->keys, keycheck_res_lookup, NULL, stdout);
+		int rp = keytest_return_paths(conf, stdout);
 
 		conf_free(conf);
-		return rc;
+		/* Not matching outweighs not checked. */
+		return rc == 1 || rp == 1 ? 1 : rc == 2 || rp == 2 ? 2 : 0;
 	}
 	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
 		fprintf(stderr, "relaysign: warning: %s\n", *w);

@@ -51,7 +51,7 @@ T=$RS_TMP
 K=$T/keys
 mkdir -m 0700 "$K" || rs_die "mkdir $K"
 
-tap_plan 34
+tap_plan 37
 
 # keygen NAME ARGS...: relaysign-keygen ARGS with umask 000 (the file must
 # still be 0600); stdout in $T/NAME.out, stderr in $T/NAME.err.
@@ -188,6 +188,8 @@ keygen sf -d "$K" -s sf2026 "$DOMAIN" || rs_die "keygen sf: $(cat "$T/sf.err")"
 	record_block ed2026
 	record_block big2026
 	record_block decoy | sed 's/^decoy\._domainkey\./wrong2026._domainkey./'
+	# ReturnPath's domain authorises one relay address, not another.
+	printf '%s. 300 IN TXT "v=spf1 ip4:192.0.2.25 -all"\n' "$DOMAIN"
 } >"$T/zone"
 start_dns --zone "$T/zone" --authority example.edu --servfail 'sf2026._domainkey.*' ||
 	rs_die "cannot start the DNS server"
@@ -230,6 +232,22 @@ tap_check "relaysign -t: another key's record says MISMATCH (exit 1)" \
 	"$RELAYSIGN" -t -c "$T/wrong.conf"
 tap_check "relaysign -t: the MISMATCH line says what to publish" \
 	grep -qF "publish: \"$(record_value wrong2026)\"" "$T/t-wrong.out"
+
+# ReturnPath: does the return path's SPF record authorise the relay?
+rp_lines=("Domain $DOMAIN" "Selector alma2026" "KeyFile $K/alma2026.key"
+	"ReturnPath bounces@$DOMAIN")
+conf "$T/rp-pass.conf" "${rp_lines[@]}" "OutboundAddresses 192.0.2.25"
+tap_check "relaysign -t: ReturnPath authorised by SPF for OutboundAddresses (exit 0)" \
+	expect_ok "$T/t-rp-pass.out" "ReturnPath bounces@$DOMAIN from 192.0.2.25: spf=pass" \
+	"$RELAYSIGN" -t -c "$T/rp-pass.conf"
+conf "$T/rp-fail.conf" "${rp_lines[@]}" "OutboundAddresses 192.0.2.25 198.51.100.9"
+tap_check "relaysign -t: an outbound address SPF does not authorise says fail (exit 1)" \
+	expect_fail "$T/t-rp-fail.out" "ReturnPath bounces@$DOMAIN from 198.51.100.9: spf=fail" \
+	"$RELAYSIGN" -t -c "$T/rp-fail.conf"
+conf "$T/rp-none.conf" "${rp_lines[@]}"
+tap_check "relaysign -t: without OutboundAddresses the check is said to be skipped (exit 0)" \
+	expect_ok "$T/t-rp-none.out" "ReturnPath: not checked: set OutboundAddresses" \
+	"$RELAYSIGN" -t -c "$T/rp-none.conf"
 
 conf "$T/unpub.conf" "Domain $DOMAIN" "Selector unpub2026" "KeyFile $K/unpub2026.key"
 tap_check "relaysign -t: an unpublished selector says no record (exit 1)" \

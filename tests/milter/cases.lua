@@ -27,6 +27,18 @@ local function transaction(t)
 	if conn == nil then
 		error("cannot connect to " .. sock)
 	end
+	if t.actions ~= nil then
+		-- The steps Postfix offers with milter_protocol = 6.  miltertest
+		-- (1.4.2) puts its fourth argument in the actions field of the
+		-- OPTNEG packet and its third in the steps field, whatever its
+		-- manual says: so steps first, then actions.
+		local e = mt.negotiate(conn, 6, SMFIP_HDR_LEADSPC + SMFIP_SKIP +
+		    SMFIP_NR_CONN + SMFIP_NR_HELO + SMFIP_NR_HDR + SMFIP_NORCPT + SMFIP_NOUNKNOWN,
+		    t.actions)
+		if e ~= nil then
+			error("mt.negotiate failed: " .. tostring(e))
+		end
+	end
 	if mt.conninfo(conn, t.host or "relay.example", t.ip) ~= nil then
 		error("mt.conninfo failed")
 	end
@@ -268,6 +280,29 @@ local function main()
 		tap(mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature"),
 		    "two messages on one connection: message " .. i .. " signed")
 	end
+	mt.disconnect(conn)
+
+	-- 14. ReturnPath is set (run.sh), but this MTA does not offer to change
+	--     the envelope sender: what relaysign would sign is tempfailed, never
+	--     passed on with the vendor's sender; what it would not sign passes.
+	local noChg = SMFIF_ADDHDRS + SMFIF_CHGHDRS + SMFIF_SETSYMLIST
+	conn, r = transaction({ ip = "192.0.2.10", actions = noChg,
+	    headers = notice_headers("Library <library@library.example.edu>") })
+	-- A tempfail with our text comes as a reply code: 451 4.7.1.
+	tap(r.eom == SMFIR_REPLYCODE and mt.eom_check(conn, MT_SMTPREPLY, "451", "4.7.1",
+	    "relaysign: signing failed, try again later") and
+	    not mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature"),
+	    "no SMFIF_CHGFROM offered, ReturnPath set: a notice to sign is tempfailed, 451 4.7.1")
+	mt.disconnect(conn)
+	conn, r = transaction({ ip = "192.0.2.10", actions = noChg,
+	    headers = notice_headers("Ex Libris <notices@exlibrisgroup.com>") })
+	tap(r.eom == SMFIR_CONTINUE and has_ar(conn, "reason=\"no-key\""),
+	    "no SMFIF_CHGFROM offered: a message not to sign is tagged and passes")
+	mt.disconnect(conn)
+	conn, r = transaction({ ip = "192.0.2.10", actions = noChg, mailfrom = "<>",
+	    headers = notice_headers("Library <library@library.example.edu>") })
+	tap(r.eom == SMFIR_CONTINUE and mt.eom_check(conn, MT_HDRINSERT, "DKIM-Signature"),
+	    "no SMFIF_CHGFROM offered: the null sender (never rewritten) is still signed")
 	mt.disconnect(conn)
 end
 

@@ -82,6 +82,7 @@ SignatureAlgorithm rsa-sha256 ed25519-sha256
 Background no
 Syslog no
 LogLevel debug
+ReturnPath bounces@library.example.edu
 CONF
 
 "$bin" -f -c "$tmp/relaysign.conf" 2>"$tmp/log" &
@@ -100,6 +101,9 @@ if [ $rc -ne 0 ] || grep -q '^not ok' "$tmp/out"; then
 fi
 # Every signed message produced its log line.
 signed=$(grep -c 'action=signed' "$tmp/log")
+rewritten=$(grep -c 'action=signed.* return-path=bounces@library.example.edu was=alma@exlibrisgroup.com' "$tmp/log")
+stray=$(grep 'return-path=' "$tmp/log" | grep -vc 'action=signed')
+negotiated=$(grep -c 'ReturnPath is set, but the MTA does not offer' "$tmp/log")
 n=$(grep -c '^ok ' "$tmp/out")
 
 # Stop it as an init system would: it must exit 0, and a sanitizer build must
@@ -126,10 +130,22 @@ if grep -q 'Sanitizer\|runtime error:' "$tmp/log"; then
 fi
 echo "ok $n - no sanitizer report from relaysign"
 n=$((n + 1))
-if [ "$signed" -eq 7 ]; then
-	echo "ok $n - one log line per signed message (7)"
+if [ "$signed" -eq 8 ]; then
+	echo "ok $n - one log line per signed message (8)"
 else
-	echo "not ok $n - one log line per signed message: expected 7, got $signed"
+	echo "not ok $n - one log line per signed message: expected 8, got $signed"
+	echo "1..$n"
+	exit 1
+fi
+# ReturnPath: every signed message but the two from the null sender gets
+# the library's envelope sender, nothing unsigned does; an MTA without
+# SMFIF_CHGFROM is named in an error, once per such connection.
+n=$((n + 1))
+if [ "$rewritten" -eq 6 ] && [ "$stray" -eq 0 ] && [ "$negotiated" -eq 3 ]; then
+	echo "ok $n - ReturnPath: 6 of 8 signed rewritten (not the null sender), none unsigned, 3 connections without SMFIF_CHGFROM named"
+else
+	echo "not ok $n - ReturnPath: rewritten $rewritten (want 6), on unsigned $stray (want 0), refused negotiations $negotiated (want 3)"
+	sed 's/^/#   /' "$tmp/log"
 	echo "1..$n"
 	exit 1
 fi

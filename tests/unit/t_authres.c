@@ -103,28 +103,28 @@ static const struct authres_sig sig_both[] = {
 
 static const struct {
 	struct authres_facts f; /* id, trust, user, spf, mailfrom, helo, from, decision, sigs, n,
-				 aligned?, aligned, mode, dmarc, binding */
+				 aligned?, aligned, mode, dmarc, binding, return path */
 	const char *want;       /* NULL: must fail */
 } fmt_rows[] = {
     /* 0: the common case, the shape in authres.h. */
     {{ID, POLICY_TRUST_AUTH, "alma", POLICY_SPF_PASS, "exlibrisgroup.com", NULL,
-      "library.example.edu", SIGN, sig_rsa, 1, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      "library.example.edu", SIGN, sig_rsa, 1, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tauth=pass smtp.auth=alma;\n\tspf=pass smtp.mailfrom=exlibrisgroup.com;\n"
         "\tx-relaysign=signed policy.relay=auth header.from=library.example.edu\n"
         "\theader.d=library.example.edu header.s=alma2026 header.a=rsa-sha256"},
     /* 1: the vendor's own domain: no key, folded at 78. */
     {{ID, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_UNCHECKED, NULL, NULL, "exlibrisgroup.com",
-      TAG(NO_KEY), NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      TAG(NO_KEY), NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tx-relaysign=tagged reason=\"no-key\" policy.relay=network\n"
         "\theader.from=exlibrisgroup.com"},
     /* 2: a hostile login: quotes, ';', CR LF, UTF-8, backslash. */
     {{ID, POLICY_TRUST_AUTH, "al\"ma;\r\nX-Evil: 1\xc3\xa9\\", POLICY_SPF_UNCHECKED, NULL, NULL,
-      NULL, TAG(BAD_FROM), NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      NULL, TAG(BAD_FROM), NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tauth=pass smtp.auth=\"al\\\"ma;??X-Evil: 1??\\\\\";\n"
         "\tx-relaysign=tagged reason=\"bad-from\" policy.relay=auth"},
     /* 3: null sender, SPF on HELO; two signatures. */
     {{ID, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_FAIL, NULL, "relay.example.net",
-      "library.example.edu", SIGN, sig_both, 2, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      "library.example.edu", SIGN, sig_both, 2, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tspf=fail smtp.helo=relay.example.net;\n"
         "\tx-relaysign=signed policy.relay=network header.from=library.example.edu\n"
         "\theader.d=library.example.edu header.s=ed2026 header.a=ed25519-sha256\n"
@@ -139,7 +139,7 @@ static const struct {
       "library.example.edu",
       {POLICY_TEMPFAIL, POLICY_REASON_SPF_TEMPERROR},
       NULL,
-      0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tspf=temperror;\n\tx-relaysign=tempfailed reason=\"spf-temperror\" policy.relay=spf\n"
         "\theader.from=library.example.edu"},
     /* 5: rejected for a bad From. */
@@ -152,28 +152,28 @@ static const struct {
       NULL,
       {POLICY_REJECT, POLICY_REASON_BAD_FROM},
       NULL,
-      0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tx-relaysign=rejected reason=\"bad-from\" policy.relay=network"},
     /* 6: an authserv-id that is not a token is quoted. */
     {{"relay one", POLICY_TRUST_NETWORK, NULL, POLICY_SPF_UNCHECKED, NULL, NULL, NULL, SIGN, NULL,
-      0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      "\"relay one\";\n\tx-relaysign=signed policy.relay=network"},
     /* 7: '@' is a tspecial, so the login is quoted. */
     {{ID, POLICY_TRUST_AUTH, "alma@example.edu", POLICY_SPF_PASS, "exlibrisgroup.com", NULL, NULL,
-      SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID
      ";\n\tauth=pass smtp.auth=\"alma@example.edu\";\n\tspf=pass smtp.mailfrom=exlibrisgroup.com;\n"
      "\tx-relaysign=signed policy.relay=auth"},
     /* 8: an empty login is an empty quoted-string. */
-    {{ID, POLICY_TRUST_AUTH, "", POLICY_SPF_UNCHECKED, NULL, NULL, NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+    {{ID, POLICY_TRUST_AUTH, "", POLICY_SPF_UNCHECKED, NULL, NULL, NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tauth=pass smtp.auth=\"\";\n\tx-relaysign=signed policy.relay=auth"},
     /* 9: a control byte in MAIL FROM. */
     {{ID, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_SOFTFAIL, "ex\x01.com", NULL, NULL, TAG(SPF_FAIL),
-      NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tspf=softfail smtp.mailfrom=\"ex?.com\";\n"
         "\tx-relaysign=tagged reason=\"spf-fail\" policy.relay=network"},
     /* 10: an address literal as HELO. */
-    {{ID, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_NONE, NULL, "[192.0.2.1]", NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+    {{ID, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_NONE, NULL, "[192.0.2.1]", NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tspf=none smtp.helo=\"[192.0.2.1]\";\n\tx-relaysign=signed policy.relay=network"},
     /* 11: untrusted (the milter writes nothing, but the text is defined). */
     {{ID,
@@ -185,18 +185,18 @@ static const struct {
       NULL,
       {POLICY_ACCEPT, POLICY_REASON_UNTRUSTED},
       NULL,
-      0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+      0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tx-relaysign=accept reason=\"untrusted\" policy.relay=none"},
     /* 12, 13: no authserv-id. */
-    {{NULL, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_UNCHECKED, NULL, NULL, NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+    {{NULL, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_UNCHECKED, NULL, NULL, NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      NULL},
-    {{"", POLICY_TRUST_NETWORK, NULL, POLICY_SPF_UNCHECKED, NULL, NULL, NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL}, NULL},
+    {{"", POLICY_TRUST_NETWORK, NULL, POLICY_SPF_UNCHECKED, NULL, NULL, NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL}, NULL},
     /* 14: trust auth without a login: auth=pass alone. */
-    {{ID, POLICY_TRUST_AUTH, NULL, POLICY_SPF_UNCHECKED, NULL, NULL, NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL},
+    {{ID, POLICY_TRUST_AUTH, NULL, POLICY_SPF_UNCHECKED, NULL, NULL, NULL, SIGN, NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL, NULL},
      ID ";\n\tauth=pass;\n\tx-relaysign=signed policy.relay=auth"},
     /* 15: SPF pass for the vendor's envelope, From not aligned (the Alma case). */
     {{ID, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_PASS, "exlibrisgroup.com", NULL,
-      "library.example.edu", SIGN, sig_rsa, 1, true, ALIGN_FAIL, ALIGN_RELAXED, "reject", NULL},
+      "library.example.edu", SIGN, sig_rsa, 1, true, ALIGN_FAIL, ALIGN_RELAXED, "reject", NULL, NULL},
      ID ";\n\tspf=pass smtp.mailfrom=exlibrisgroup.com;\n"
         "\tx-aligned-from=fail policy.alignment=relaxed header.from=library.example.edu\n"
         "\tsmtp.mailfrom=exlibrisgroup.com;\n"
@@ -205,7 +205,7 @@ static const struct {
         "\theader.d=library.example.edu header.s=alma2026 header.a=rsa-sha256"},
     /* 16: the null sender is aligned against HELO, strictly. */
     {{ID, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_NONE, NULL, "relay.library.example.edu",
-      "library.example.edu", TAG(NO_KEY), NULL, 0, true, ALIGN_FAIL, ALIGN_STRICT, NULL, NULL},
+      "library.example.edu", TAG(NO_KEY), NULL, 0, true, ALIGN_FAIL, ALIGN_STRICT, NULL, NULL, NULL},
      ID ";\n\tspf=none smtp.helo=relay.library.example.edu;\n"
         "\tx-aligned-from=fail policy.alignment=strict header.from=library.example.edu\n"
         "\tsmtp.helo=relay.library.example.edu;\n"
@@ -213,9 +213,18 @@ static const struct {
         "\theader.from=library.example.edu"},
     /* 17: a consortium relay's network, From a domain not bound to it. */
     {{ID, POLICY_TRUST_NETWORK, NULL, POLICY_SPF_UNCHECKED, NULL, NULL, "fsu.edu",
-      TAG(NOT_BOUND), NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, "net:192.0.2.0/24"},
+      TAG(NOT_BOUND), NULL, 0, false, ALIGN_PASS, ALIGN_RELAXED, NULL, "net:192.0.2.0/24", NULL},
      ID ";\n\tx-relaysign=tagged reason=\"not-bound\" policy.relay=network\n"
         "\tpolicy.binding=\"net:192.0.2.0/24\" header.from=fsu.edu"},
+    /* 18: signed, the envelope sender changed to the library's (quoted: '@'). */
+    {{ID, POLICY_TRUST_AUTH, "alma", POLICY_SPF_PASS, "exlibrisgroup.com", NULL,
+      "library.example.edu", SIGN, sig_rsa, 1, false, ALIGN_PASS, ALIGN_RELAXED, NULL, NULL,
+      "bounces@library.example.edu"},
+     ID ";\n\tauth=pass smtp.auth=alma;\n\tspf=pass smtp.mailfrom=exlibrisgroup.com;\n"
+        "\tx-relaysign=signed policy.relay=auth\n"
+        "\tpolicy.return-path=\"bounces@library.example.edu\"\n"
+        "\theader.from=library.example.edu header.d=library.example.edu\n"
+        "\theader.s=alma2026 header.a=rsa-sha256"},
 };
 
 /* check_shape: the promises every formatted field keeps; NULL or the broken one. */
