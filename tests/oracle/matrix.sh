@@ -15,7 +15,8 @@
 #
 # and checks, one TAP line a cell, that only trusted x exact-signing-domain
 # x single-From cells are signed (two signatures that dkimpy verifies, d= the
-# signing domain, the log naming the trust rule), trusted cells otherwise
+# signing domain, the log naming the trust rule, the envelope sender
+# changed to ReturnPath; every other cell keeps the vendor's), trusted cells otherwise
 # are tagged with the reason (no-key / bad-from), and untrusted cells are
 # delivered untouched, except those From the signing domain, which are
 # marked tagged/untrusted (never signed).  Then: nothing lost, nothing bounced, relaysign exits
@@ -86,7 +87,7 @@ tap_plan $((${#TRUSTS[@]} * ${#FROMS[@]} + 7))
 
 rx_setup_keys_dns --rr "$SPFNAME TXT v=spf1 ip4:198.51.100.0/24 -all" ||
 	rs_die "cannot start the DNS server"
-conf_lines=("Socket inet:8891@127.0.0.1" "RelayNetworks 192.0.2.0/24"
+conf_lines=("Socket inet:8891@127.0.0.1" "ReturnPath bounces@$D" "RelayNetworks 192.0.2.0/24"
 	"RelayAuthUsers alma" "RelaySPFNames $SPFNAME")
 rx_write_conf "$T/relaysign.conf" "${conf_lines[@]}"
 SPF_TODO=""
@@ -95,7 +96,7 @@ if out=$("$RELAYSIGN" -n -c "$T/relaysign.conf" 2>&1); then
 else
 	# Without RelaySPFNames the rest still runs; its cells become TODO.
 	SPF_TODO="RelaySPFNames not accepted by this relaysign: $out"
-	rx_write_conf "$T/relaysign.conf" "${conf_lines[@]:0:3}"
+	rx_write_conf "$T/relaysign.conf" "${conf_lines[@]:0:4}"
 	if out2=$("$RELAYSIGN" -n -c "$T/relaysign.conf" 2>&1); then
 		rx_tap_todo "relaysign -n accepts RelaySPFNames" "$out"
 	else
@@ -192,6 +193,13 @@ for trow in "${TRUSTS[@]}"; do
 		if [ "$got" = signed ]; then
 			SIGNED_CELLS=$((SIGNED_CELLS + 1))
 			vout=$(verify_two "$F") || why+=("dkimpy:" "$vout")
+		fi
+		# ReturnPath: the envelope sender changes on signed cells only.
+		if [ -n "$F" ]; then
+			env=$(sed -n 's/^X-Mail-Args: <\([^>]*\)>.*/\1/p' "$F" | head -1)
+			wenv=alma@exlibrisgroup.com
+			[ "$got" = signed ] && wenv=bounces@$D
+			[ "$env" = "$wenv" ] || why+=("envelope sender <$env>, want <$wenv>")
 		fi
 		if [ "$want" != untouched ]; then
 			l=$(logline "$QID") || l=""
