@@ -183,7 +183,8 @@ fixture_setup(struct fixture *fx, bool rsa)
 		return -1;
 	fx->conf[FX_PLAIN] = fx_conf(fx, "RelaySPFNames spf-na.vendor.test\n", rsa);
 	fx->conf[FX_STRICT] = fx_conf(fx, "RelaySPFNames spf-tf.vendor.test\nRequireSPF yes\n"
-	                                  "OnBadFrom reject\n", rsa);
+	                                  "OnBadFrom reject\n"
+	                                  "ReturnPath bounces@library.example.edu\n", rsa);
 	return fx->conf[FX_PLAIN] != NULL && fx->conf[FX_STRICT] != NULL ? 0 : -1;
 }
 

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../pipeline_fixture.h"
 #include "authres.h"
@@ -153,11 +154,36 @@ model_header(struct model *md, const char *name, const char *value)
 	}
 }
 
+/* args_ok: only SIZE=, BODY=, RET=, ENVID= and SMTPUTF8, printable, space-separated. */
+static bool
+args_ok(const char *args)
+{
+	static const char *const keep[] = {"SIZE=", "BODY=", "RET=", "ENVID=", NULL};
+	const char *p = args;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, " "), k;
+		bool known = len == 8 && strncasecmp(p, "SMTPUTF8", 8) == 0;
+
+		for (k = 0; keep[k] != NULL && !known; k++)
+			known = len > strlen(keep[k]) && strncasecmp(p, keep[k], strlen(keep[k])) == 0;
+		if (!known)
+			return false;
+		for (k = 0; k < len; k++)
+			if (p[k] <= ' ' || p[k] > '~')
+				return false;
+		p += len;
+		if (*p == ' ')
+			p++;
+	}
+	return true;
+}
+
 /* check_end: the invariants for a message that ended with st and edits e[0..n). */
 static void
 check_end(struct model *md, enum pipeline_status st, const struct pipeline_edit *e, size_t n)
 {
-	size_t i, nsig = 0, nins_ar = 0, nours = 0;
+	size_t i, nsig = 0, nins_ar = 0, nours = 0, nchg = 0;
 	unsigned char *deleted;
 
 	for (i = 0; i < md->nar; i++)
@@ -182,6 +208,12 @@ check_end(struct model *md, enum pipeline_status st, const struct pipeline_edit 
 			    e[i - 1].index <= e[i].index)
 				abort();
 			deleted[e[i].index] = 1;
+		} else if (e[i].kind == PIPELINE_EDIT_CHGFROM) {
+			/* ReturnPath (the strict configuration): first, and only when signed. */
+			if (i != 0 || strcmp(e[i].value, "<bounces@library.example.edu>") != 0 ||
+			    e[i].args == NULL || !args_ok(e[i].args))
+				abort();
+			nchg++;
 		} else if (strcmp(e[i].name, "DKIM-Signature") == 0) {
 			nsig++;
 			if (strstr(e[i].value, "d=library.example.edu;") == NULL)
@@ -200,6 +232,8 @@ check_end(struct model *md, enum pipeline_status st, const struct pipeline_edit 
 	free(deleted);
 	if (nins_ar > 1)
 		abort();
+	if (nchg > 0 && nsig == 0)
+		abort();	/* the envelope changed on a message not signed */
 	if (nsig > 0) {
 		struct from_addr fa;
 
@@ -292,8 +326,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			md.macro = macro;
 			md.open = true;
 			md.trusted = model_trust(&md, plain, auth);
-			if (pipeline_mail(p, conf, s1, auth, macro) != PIPELINE_CONTINUE)
+			if (pipeline_mail(p, conf, s1, auth, macro) != PIPELINE_CONTINUE) {
 				model_reset(&md);
+				break;
+			}
+			{	/* ESMTP parameters, split on spaces as the MTA splits them */
+				char *params[9], *save = NULL, *tok;
+				size_t np = 0;
+
+				take(data, size, &i, s2, sizeof(s2));
+				for (tok = strtok_r(s2, " ", &save); tok != NULL && np < 8;
+				     tok = strtok_r(NULL, " ", &save))
+					params[np++] = tok;
+				params[np] = NULL;
+				pipeline_mail_params(p, params);
+			}
 			break;
 		}
 		case 3:

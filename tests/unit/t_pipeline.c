@@ -199,6 +199,8 @@ count_edits(const struct pipeline_edit *e, size_t n, size_t *del_r, size_t *ar_r
 
 	*del_r = *ar_r = *sig_r = 0;
 	for (i = 0; i < n; i++) {
+		if (e[i].kind == PIPELINE_EDIT_CHGFROM)
+			continue;	/* test_rows checks it */
 		if (e[i].kind == PIPELINE_EDIT_DELETE)
 			(*del_r)++;
 		else if (strcmp(e[i].name, "Authentication-Results") == 0)
@@ -294,6 +296,22 @@ test_rows(const struct fixture *fx)
 		ok(sig == (r->action == POLICY_SIGN ? 2u : 0u) &&
 		   (rep->signer != NULL) == (r->action == POLICY_SIGN),
 		   "row %zu %s: %zu signatures (RSA and Ed25519 when signed)", i, r->name, sig);
+		/* ReturnPath (FX_STRICT): a new sender, first, on signed mail with an envelope only. */
+		{
+			size_t nchg = 0;
+			bool want = conf->return_paths != NULL && r->action == POLICY_SIGN &&
+			            r->env == PIPELINE_ENV_OK;
+
+			for (size_t k = 0; k < n; k++)
+				nchg += e[k].kind == PIPELINE_EDIT_CHGFROM;
+			ok(nchg == (want ? 1u : 0u) && (nchg == 0 || (e[0].kind == PIPELINE_EDIT_CHGFROM &&
+			   strcmp(e[0].value, "<bounces@library.example.edu>") == 0)),
+			   "row %zu %s: %s envelope sender", i, r->name, want ? "a new" : "the same");
+			if (nchg == 1) {
+				e++;	/* the rest of the checks read the header edits */
+				n--;
+			}
+		}
 		/* Deletions come first, last index first; then our field on top. */
 		for (size_t k = 1; k < del; k++)
 			ok(e[k].index < e[k - 1].index, "row %zu %s: deletion %zu after a higher one",
