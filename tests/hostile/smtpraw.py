@@ -13,8 +13,11 @@ has no line break gets one, as SMTP requires.
 Usage:
   smtpraw.py [--server 127.0.0.1:25] [--helo client.test]
              [--xclient 'ADDR=192.0.2.10 NAME=[UNAVAILABLE]']
-             [--from SENDER] [--mail-param SMTPUTF8] --to RCPT [--to RCPT...]
-             FILE|-
+             [--auth USER:PASSWORD] [--from SENDER] [--mail-param SMTPUTF8]
+             --to RCPT [--to RCPT...] FILE|-
+
+--auth logs in with AUTH PLAIN (RFC 4616) after XCLIENT, over the plain
+connection (the test server must allow that); a refused login is a refusal.
 
 Prints the server's last reply (e.g. "250 2.0.0 Ok: queued as 4XyZ1") and,
 when rejected, which command drew the rejection.  Exit status: 0 accepted
@@ -24,6 +27,7 @@ read).
 """
 
 import argparse
+import base64
 import socket
 import sys
 
@@ -87,6 +91,7 @@ def main():
     ap.add_argument('--server', default='127.0.0.1:25')
     ap.add_argument('--helo', default='client.test')
     ap.add_argument('--xclient', default='')
+    ap.add_argument('--auth', default='')
     ap.add_argument('--from', dest='sender', default='alma@exlibrisgroup.com')
     ap.add_argument('--mail-param', default='')
     ap.add_argument('--to', action='append', required=True)
@@ -108,6 +113,10 @@ def main():
         if a.xclient:
             c.cmd('XCLIENT ' + a.xclient, want=(220,))
             c.cmd('EHLO ' + a.helo)
+        if a.auth:
+            user, _, password = a.auth.partition(':')
+            token = base64.b64encode(('\0%s\0%s' % (user, password)).encode('utf-8'))
+            c.cmd('AUTH PLAIN ' + token.decode('ascii'), want=(235,))
         mail = 'MAIL FROM:<%s>' % a.sender
         if a.mail_param:
             mail += ' ' + a.mail_param
