@@ -2,9 +2,11 @@
 /*
  * relaysign-keygen.c -- make a DKIM signing key and say how to publish it.
  *
- *	relaysign-keygen [-a rsa|ed25519] [-b bits] [-d dir] -s selector domain
+ *	relaysign-keygen [-arStv] [-b bits] [-D dir] [-h sha256] [-n note]
+ *	    [--type rsa|ed25519] -d domain -s selector
  *
- * Writes DIR/SELECTOR.key (unencrypted PKCS#8 PEM, mode 0600, never over an
+ * The flags are opendkim-genkey(8)'s, meaning the same (a postmaster types
+ * them from memory); --type, for Ed25519, is ours.  Writes DIR/SELECTOR.key (unencrypted PKCS#8 PEM, mode 0600, never over an
  * existing file) and prints the DNS TXT record to publish, the
  * relaysign.conf lines and the KeyTable/SigningTable lines.  The written
  * file is read back with key_load, the daemon's own loader, so a key this
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,20 +58,31 @@ static const char *progname = "relaysign-keygen";
 
 /*
  * usage: the synopsis of relaysign-keygen(8); on standard output with
- * status 0 when asked for (-h, --help), else on standard error with 1.
+ * status 0 when asked for (--help), else on standard error with 1.
  */
 static void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: %s [-a rsa|ed25519] [-b bits] [-d dir] -s selector domain\n"
-	    "  -a alg       rsa (default) or ed25519\n"
-	    "  -b bits      RSA key size, %d to %d (default %d)\n"
-	    "  -d dir       where to write SELECTOR.key (default: .)\n"
-	    "  -s selector  the key's selector (required)\n"
-	    "  -h, --help   print this help and exit\n"
-	    "  -V, --version  print the version and exit\n",
-	    progname, KEYGEN_RSA_MIN, KEYGEN_RSA_MAX, KEYGEN_RSA_DEFAULT);
+	    "usage: %s [-arStv] [-b bits] [-D directory] [-h sha256] [-n note]\n"
+	    "           [--type rsa|ed25519] -d domain -s selector\n"
+	    "       %s --help | -V | --version\n"
+	    "The flags mean what they mean to opendkim-genkey(8):\n"
+	    "  -d, --domain=DOMAIN        the From domain to sign for (required)\n"
+	    "  -s, --selector=SELECTOR    the key's selector (required)\n"
+	    "  -D, --directory=DIR        where to write SELECTOR.key (default: .)\n"
+	    "  -b, --bits=N               RSA key size, %d to %d (default %d)\n"
+	    "      --type=rsa|ed25519     the key type (default rsa)\n"
+	    "  -h, --hash-algorithms=LIST h= of the record; only sha256 (RFC 8301)\n"
+	    "  -n, --note=TEXT            n= of the record, a note for people\n"
+	    "  -r, --restrict             s=email: the key signs e-mail only\n"
+	    "  -S, --nosubdomains         t=s: no subdomain of DOMAIN may use it\n"
+	    "  -t, --testmode             t=y: DKIM is being tested at DOMAIN\n"
+	    "  -a, --append-domain        accepted; the record name is always whole\n"
+	    "  -v, --verbose              say each step on standard error\n"
+	    "      --help                 print this help and exit\n"
+	    "  -V, --version              print the version and exit\n",
+	    progname, progname, KEYGEN_RSA_MIN, KEYGEN_RSA_MAX, KEYGEN_RSA_DEFAULT);
 	exit(status);
 }
 
@@ -158,31 +172,95 @@ fail:
 static void
 print_txt_record(const char *name, const char *head, const char *b64)
 {
-	size_t len = strlen(b64), off = 0, room;
+	size_t hlen = strlen(head), len = strlen(b64), off = 0, room, n;
 
-	printf("%s. IN TXT ( \"%s\"\n", name, head);
+	/* The tags before p=, one string unless a long -n note needs more. */
+	n = hlen < KEYGEN_TXT_STRING_MAX ? hlen : KEYGEN_TXT_STRING_MAX;
+	printf("%s. IN TXT ( \"%.*s\"\n", name, (int)n, head);
+	for (off = n; off < hlen; off += n) {
+		n = hlen - off < KEYGEN_TXT_STRING_MAX ? hlen - off : KEYGEN_TXT_STRING_MAX;
+		printf("\t\"%.*s\"\n", (int)n, head + off);
+	}
 	/* The first string of the key carries "p=". */
 	room = KEYGEN_TXT_STRING_MAX - 2;
 	printf("\t\"p=%.*s\"", (int)(len < room ? len : room), b64);
 	off = len < room ? len : room;
 	while (off < len) {
-		size_t n = len - off < KEYGEN_TXT_STRING_MAX ? len - off : KEYGEN_TXT_STRING_MAX;
-
+		n = len - off < KEYGEN_TXT_STRING_MAX ? len - off : KEYGEN_TXT_STRING_MAX;
 		printf("\n\t\"%.*s\"", (int)n, b64 + off);
 		off += n;
 	}
 	printf(" )\n");
 }
 
+/* KEYGEN_NOTE_MAX: the longest -n note, before quoted-printable encoding. */
+#define KEYGEN_NOTE_MAX 100
+
+static bool verbose;
+
+/* say: with -v, one step on standard error, as opendkim-genkey -v does. */
+static void __attribute__((format(printf, 1, 2)))
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!verbose)
+		return;
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * note_qp: the n= tag's value for note, a qp-section (RFC 6376 3.6.1,
+ * 2.11): safe characters as they are; ';' and '=', which would end or
+ * confuse the tag, '"' and '\\', which a zone file's quoted string would
+ * take as its own, control characters and 8-bit bytes as =XX; a space or
+ * tab last as =20 or =09 (a qp-section does not end in blanks).
+ */
+static char *
+note_qp(const char *note)
+{
+	size_t len = strlen(note), i, o = 0;
+	char *out = malloc(len * 3 + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)note[i];
+		bool blank = c == ' ' || c == '\t';
+
+		if ((c > 0x20 && c < 0x7f && c != ';' && c != '=' && c != '"' && c != '\\') ||
+		    (blank && i + 1 < len))
+			out[o++] = (char)c;
+		else
+			o += (size_t)sprintf(out + o, "=%02X", c);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* is_dir: true if path names an existing directory. */
+static bool
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *alg = "rsa", *dir = ".", *selector = NULL, *ktype;
+	const char *alg = "rsa", *dir = ".", *selector = NULL, *ktype, *dopt = NULL;
+	const char *hashes = NULL, *note = NULL, *arg;
 	char absdir[PATH_MAX], path[PATH_MAX + 256], name[KEYGEN_NAME_MAX + 64];
-	char err[1024], head[64], *domain, *b64, *end;
+	char err[1024], head[512], *domain, *b64, *end, *qp = NULL;
 	const char *why;
 	unsigned long bits = 0;
-	bool rsa;
+	bool rsa, restrict_email = false, no_subdomains = false, testmode = false;
 	struct stat st;
 	struct key *key;
 	EVP_PKEY *pkey;
@@ -191,16 +269,32 @@ main(int argc, char **argv)
 	size_t len;
 	int ch, rc;
 
+	enum { OPT_HELP = 256, OPT_TYPE, OPT_SUBDOMAINS, OPT_NOTESTMODE };
+	/* opendkim-genkey(8)'s long options, and --type for Ed25519. */
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
+		{ "append-domain", no_argument, NULL, 'a' },
+		{ "bits", required_argument, NULL, 'b' },
+		{ "directory", required_argument, NULL, 'D' },
+		{ "domain", required_argument, NULL, 'd' },
+		{ "hash-algorithms", required_argument, NULL, 'h' },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "note", required_argument, NULL, 'n' },
+		{ "restrict", no_argument, NULL, 'r' },
+		{ "selector", required_argument, NULL, 's' },
+		{ "subdomains", no_argument, NULL, OPT_SUBDOMAINS },
+		{ "nosubdomains", no_argument, NULL, 'S' },
+		{ "testmode", no_argument, NULL, 't' },
+		{ "notestmode", no_argument, NULL, OPT_NOTESTMODE },
+		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 
-	while ((ch = getopt_long(argc, argv, "a:b:d:s:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "ab:d:D:h:n:rs:StvV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
-			alg = optarg;
+			/* The record's name is always printed whole (see below). */
 			break;
 		case 'b':
 			errno = 0;
@@ -209,12 +303,42 @@ main(int argc, char **argv)
 				die("-b %s: not a number of bits", optarg);
 			break;
 		case 'd':
+			dopt = optarg;
+			break;
+		case 'D':
 			dir = optarg;
+			break;
+		case 'h':
+			hashes = optarg;
+			break;
+		case 'n':
+			note = optarg;
+			break;
+		case 'r':
+			restrict_email = true;
 			break;
 		case 's':
 			selector = optarg;
 			break;
-		case 'h':
+		case 'S':
+			no_subdomains = true;
+			break;
+		case OPT_SUBDOMAINS:
+			no_subdomains = false;
+			break;
+		case 't':
+			testmode = true;
+			break;
+		case OPT_NOTESTMODE:
+			testmode = false;
+			break;
+		case OPT_TYPE:
+			alg = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case OPT_HELP:
 			usage(0);
 			break;
 		case 'V':
@@ -225,15 +349,63 @@ main(int argc, char **argv)
 			usage(1);
 		}
 	}
-	if (argc - optind != 1 || selector == NULL)
+
+	/*
+	 * Before 0.1.0, -a was the key type, -d the directory and -h the
+	 * help, and the domain an operand.  The operand stays (it cannot be
+	 * mistaken); the other three now mean what opendkim-genkey says, so
+	 * an old command line is refused with the new spelling, never run
+	 * with another meaning.
+	 */
+	for (int i = optind; i < argc; i++)
+		if (strcasecmp(argv[i], "rsa") == 0 || strcasecmp(argv[i], "ed25519") == 0)
+			die("\"%s\": the key type is --type %s (-a is opendkim-genkey's "
+			    "--append-domain)", argv[i], argv[i]);
+	if (dopt != NULL && (strchr(dopt, '/') != NULL || (strchr(dopt, '.') == NULL &&
+	    is_dir(dopt)) || strcmp(dopt, ".") == 0 || strcmp(dopt, "..") == 0))
+		die("-d %s: -d names the domain, as in opendkim-genkey; the directory is "
+		    "-D %s", dopt, dopt);
+	if (argc - optind > 1)
 		usage(1);
+	if (argc - optind == 1) {
+		if (dopt != NULL && strcasecmp(dopt, argv[optind]) != 0)
+			die("two domains, -d %s and %s: give one", dopt, argv[optind]);
+		dopt = argv[optind];
+	}
+	if (dopt == NULL)
+		die("no domain: give it with -d, e.g. -d library.example.edu "
+		    "(opendkim-genkey's default, localhost, signs nothing anyone receives)");
+	if (selector == NULL)
+		die("no selector: give it with -s, e.g. -s alma2026 (a selector naming the "
+		    "year makes the next key's easy to choose)");
+	if (hashes != NULL) {
+		/* RFC 8301 3.1: signers MUST use rsa-sha256; sha1 is refused. */
+		for (arg = hashes; *arg != '\0';) {
+			size_t n = strcspn(arg, ":");
+
+			if (n != 6 || strncasecmp(arg, "sha256", 6) != 0)
+				die("-h %s: the hash algorithms are a list of sha256 only: RFC 8301 "
+				    "says signers must not use sha1 (and --help is the help)", hashes);
+			arg += n;
+			if (*arg == ':')
+				arg++;
+		}
+		hashes = "sha256";
+	}
+	if (note != NULL) {
+		if (strlen(note) > KEYGEN_NOTE_MAX)
+			die("-n: a note of at most %d characters, please (it is in every "
+			    "answer for the key)", KEYGEN_NOTE_MAX);
+		if ((qp = note_qp(note)) == NULL)
+			die("out of memory");
+	}
 
 	if (strcmp(alg, "rsa") == 0)
 		rsa = true;
 	else if (strcmp(alg, "ed25519") == 0)
 		rsa = false;
 	else
-		die("-a %s: the algorithm is rsa or ed25519", alg);
+		die("--type %s: the key type is rsa or ed25519", alg);
 	if (rsa) {
 		if (bits == 0)
 			bits = KEYGEN_RSA_DEFAULT;
@@ -248,16 +420,17 @@ main(int argc, char **argv)
 			    "up to %d", bits, KEYGEN_RSA_MAX, KEYGEN_RSA_MAX);
 	} else if (bits != 0)
 		die("-b: Ed25519 keys have a fixed size (256 bits); -b is for RSA only");
+	say("generating the %s private key", rsa ? "RSA" : "Ed25519");
 
 	/* DNS is case-insensitive (RFC 4343): print the domain in lower case. */
-	len = strlen(argv[optind]);
-	if (len > 1 && argv[optind][len - 1] == '.')
+	len = strlen(dopt);
+	if (len > 1 && dopt[len - 1] == '.')
 		len--;
-	if ((domain = util_strndup_lower(argv[optind], len)) == NULL)
+	if ((domain = util_strndup_lower(dopt, len)) == NULL)
 		die("out of memory");
 	/* The same rule as relaysign.conf(5)'s Domain and Selector (lib/dnsname.c). */
 	if (!dnsname_ok(domain, 1, &why))
-		die("domain \"%s\" %s", argv[optind], why);
+		die("domain \"%s\" %s", dopt, why);
 	if (strchr(domain, '.') == NULL)
 		die("domain \"%s\": give the full domain, e.g. library.example.edu", domain);
 	if (!dnsname_ok(selector, 1, &why))
@@ -306,7 +479,15 @@ main(int argc, char **argv)
 		die("%s: cannot encode the public key; removed the file", path);
 	}
 	ktype = rsa ? "rsa" : "ed25519";
-	(void)snprintf(head, sizeof(head), "v=DKIM1; k=%s; ", ktype);
+	/* The tags opendkim-genkey writes, in its order, then p= (printed below). */
+	(void)snprintf(head, sizeof(head), "v=DKIM1; %s%s%sk=%s; %s%s%s%s%s",
+	    hashes != NULL ? "h=" : "", hashes != NULL ? hashes : "", hashes != NULL ? "; " : "",
+	    ktype, qp != NULL ? "n=" : "", qp != NULL ? qp : "", qp != NULL ? "; " : "",
+	    restrict_email ? "s=email; " : "",
+	    testmode && no_subdomains ? "t=y:s; " : testmode ? "t=y; " : no_subdomains ?
+	    "t=s; " : "");
+	say("private key written to %s", path);
+	say("DNS TXT record for %s printed below", name);
 
 	if (rsa)
 		printf("# Wrote %s: %s, %u bits, PKCS#8 PEM, mode 0600.\n", path,
@@ -348,10 +529,15 @@ main(int argc, char **argv)
 	printf("\n# 4. Once the record is published, check the configuration and the DNS:\n"
 	    "#    relaysign -n -c /etc/relaysign/relaysign.conf\n"
 	    "#    relaysign -t -c /etc/relaysign/relaysign.conf\n");
+	printf("# A key that replaces one in use (rotation, relaysign-keygen(8)): before\n"
+	    "# relaysign.conf names it, check its record beside the keys in use with\n"
+	    "#    relaysign -t -c /etc/relaysign/relaysign.conf %s:%s:%s\n",
+	    domain, selector, path);
 
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die("standard output: %s", strerror(errno));
 	free(b64);
+	free(qp);
 	key_free(key);
 	free(domain);
 	return 0;

@@ -16,21 +16,23 @@
 #include "spf.h"
 
 /*
- * keytest_run: checks every key of kt, one line each, and a summary
- * that keeps apart the keys that do not match from those DNS could not
- * answer for (not checked is not a mismatch).
+ * keytest_run: checks every key of kt and of next, one line each, and a
+ * summary that keeps apart the keys that do not match from those DNS
+ * could not answer for (not checked is not a mismatch).
  */
 int
-keytest_run(const struct keytable *kt, keycheck_lookup *lookup, void *arg, FILE *out)
+keytest_run(const struct keytable *kt, struct key *const *next, size_t nnext,
+    keycheck_lookup *lookup, void *arg, FILE *out)
 {
-	size_t i, n = kt != NULL ? keytable_nkeys(kt) : 0, good = 0, unchecked = 0;
+	size_t i, nconf = kt != NULL ? keytable_nkeys(kt) : 0, n = nconf + nnext;
+	size_t good = 0, unchecked = 0;
 
 	if (n == 0) {
 		fprintf(out, "no keys configured: nothing to test\n");
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
-		const struct key *key = keytable_key(kt, i);
+		const struct key *key = i < nconf ? keytable_key(kt, i) : next[i - nconf];
 		char *line = NULL;
 		enum keycheck_result r = keycheck_check(key, lookup, arg, &line);
 
@@ -38,7 +40,9 @@ keytest_run(const struct keytable *kt, keycheck_lookup *lookup, void *arg, FILE 
 			good++;
 		else if (r == KEYCHECK_DNS_ERROR)
 			unchecked++;
-		fprintf(out, "%s\n", line != NULL ? line : "out of memory");
+		/* A rotation's next key: say it does not sign yet. */
+		fprintf(out, "%s%s\n", i < nconf ? "" : "next key, not signing yet: ",
+		    line != NULL ? line : "out of memory");
 		free(line);
 	}
 	if (good == n) {

@@ -12,13 +12,16 @@
 #include "keytable.h"
 
 /*
- * keytest_run: keycheck_check for every distinct key of kt with
- * lookup(arg, ...), one line each on out, then a summary that keeps keys
- * that do not match apart from keys DNS did not answer for.  Returns 0
- * when every key matches, 1 when one does not (or there are no keys), 2
- * when none mismatches but some could not be checked.
+ * keytest_run: keycheck_check for every distinct key of kt, then for
+ * the nnext keys of next (keys not configured yet: the next selector of
+ * a rotation), with lookup(arg, ...), one line each on out, then a
+ * summary that keeps keys that do not match apart from keys DNS did not
+ * answer for.  Returns 0 when every key matches, 1 when one does not (or
+ * there are no keys), 2 when none mismatches but some could not be
+ * checked.
  */
-int keytest_run(const struct keytable *kt, keycheck_lookup *lookup, void *arg, FILE *out);
+int keytest_run(const struct keytable *kt, struct key *const *next, size_t nnext,
+    keycheck_lookup *lookup, void *arg, FILE *out);
 
 /*
  * keytest_return_paths: SPF of every ReturnPath for every

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -47,6 +48,8 @@
 
 #include "callbacks.h"
 #include "conf.h"
+#include "dnsname.h"
+#include "key.h"
 #include "keytable.h"
 #include "log.h"
 #include "seal.h"
@@ -107,12 +110,14 @@ static void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: relaysign [-fhntvV] [-c config]\n"
+	    "usage: relaysign [-fhnvV] [-c config]\n"
+	    "       relaysign -t [-c config] [domain:selector:keyfile ...]\n"
 	    "  -c config  read this configuration (default: the built-in one)\n"
 	    "  -f         stay in the foreground and log to standard error\n"
 	    "  -h         print this help and exit\n"
 	    "  -n         check the configuration and the keys, and exit\n"
-	    "  -t         check each key's DNS record, and exit\n"
+	    "  -t         check each key's DNS record, and exit; keys given as\n"
+	    "             domain:selector:keyfile too (a rotation's next key)\n"
 	    "  -v         with -n, print what will be signed for whom\n"
 	    "  -V         print the versions of relaysign and its libraries\n");
 	exit(status);
@@ -555,6 +560,64 @@ reload(const struct conf *old)
 		log_warning("%s", *w);
 }
 
+/*
+ * load_next_keys: relaysign -t's operands, DOMAIN:SELECTOR:KEYFILE as a
+ * KeyTable line's value (a key not configured yet, e.g. a rotation's next
+ * selector), loaded as the daemon loads keys.  NULL after saying why.
+ */
+static struct key **
+load_next_keys(char **args, int n)
+{
+	struct key **keys = calloc((size_t)n + 1, sizeof(*keys));
+	char err[1024];
+	int i;
+
+	if (keys == NULL) {
+		fprintf(stderr, "relaysign: out of memory\n");
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		char *domain = strdup(args[i]), *selector, *file;
+		const char *why, *what;
+
+		if (domain == NULL || (selector = strchr(domain, ':')) == NULL ||
+		    (file = strchr(selector + 1, ':')) == NULL) {
+			fprintf(stderr, "relaysign: -t %s: give a key as domain:selector:keyfile, "
+			    "e.g. library.example.edu:alma2027:/etc/relaysign/keys/alma2027.key\n",
+			    args[i]);
+			free(domain);
+			goto fail;
+		}
+		*selector++ = '\0';
+		*file++ = '\0';
+		/* The rules of KeyTable and relaysign-keygen (lib/dnsname.c). */
+		what = NULL;
+		if (!dnsname_ok(domain, 2, &why))
+			what = "domain";
+		else if (!dnsname_ok(selector, 1, &why))
+			what = "selector";
+		if (what != NULL) {
+			fprintf(stderr, "relaysign: -t %s: the %s %s\n", args[i], what, why);
+			free(domain);
+			goto fail;
+		}
+		for (char *c = domain; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (key_load(file, domain, selector, &keys[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "relaysign: -t %s: %s\n", args[i], err);
+			free(domain);
+			goto fail;
+		}
+		free(domain);
+	}
+	return keys;
+fail:
+	while (i-- > 0)
+		key_free(keys[i]);
+	free(keys);
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -600,7 +663,7 @@ main(int argc, char **argv)
 			usage(1);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc && !test_keys)
 		usage(1);
 	if (verbose && !check) {
 		fprintf(stderr, "relaysign: -v goes with -n\n");
@@ -612,9 +675,19 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (test_keys) {
-		int rc = keytest_run(conf->keys, keycheck_res_lookup, NULL, stdout);
-		int rp = keytest_return_paths(conf, stdout);
+		struct key **next;
+		int rc, rp, nnext = argc - optind;
 
+		if ((next = load_next_keys(argv + optind, nnext)) == NULL) {
+			conf_free(conf);
+			return 1;
+		}
+		rc = keytest_run(conf->keys, next, (size_t)nnext, keycheck_res_lookup, NULL,
+		    stdout);
+		rp = keytest_return_paths(conf, stdout);
+		for (int i = 0; i < nnext; i++)
+			key_free(next[i]);
+		free(next);
 		conf_free(conf);
 		/* Not matching outweighs not checked. */
 		return rc == 1 || rp == 1 ? 1 : rc == 2 || rp == 2 ? 2 : 0;

@@ -51,7 +51,7 @@ T=$RS_TMP
 K=$T/keys
 mkdir -m 0700 "$K" || rs_die "mkdir $K"
 
-tap_plan 37
+tap_plan 54
 
 # keygen NAME ARGS...: relaysign-keygen ARGS with umask 000 (the file must
 # still be 0600); stdout in $T/NAME.out, stderr in $T/NAME.err.
@@ -133,7 +133,7 @@ conf() {
 
 # --- relaysign-keygen ------------------------------------------------------
 tap_check "keygen: RSA key for alma2026 (umask 000)" \
-	keygen alma2026 -d "$K" -s alma2026 "$DOMAIN"
+	keygen alma2026 -D "$K" -d "$DOMAIN" -s alma2026
 tap_check "keygen: the key file has mode 0600 despite umask 000" \
 	same "$(stat -c %a "$K/alma2026.key" 2>&1)" 600
 tap_check "keygen: the key is PKCS#8 PEM that OpenSSL reads" \
@@ -150,37 +150,87 @@ tap_check "keygen: prints the record name, the web-form value, and the conf line
 		grep -qx "KeyFile  *$2/alma2026\.key" "$1"' sh "$T/alma2026.out" "$K"
 
 tap_check "keygen: Ed25519 key for ed2026" \
-	keygen ed2026 -a ed25519 -d "$K" -s ed2026 "$DOMAIN"
+	keygen ed2026 --type ed25519 -D "$K" -d "$DOMAIN" -s ed2026
 tap_check "keygen: the Ed25519 record holds the bare 32-byte key (RFC 8463)" \
 	same "$(record_value ed2026)" "$(rs_dkim_txt_ed25519 "$K/ed2026.key")"
 tap_check "keygen: 4096-bit RSA key for big2026" \
-	keygen big2026 -b 4096 -d "$K" -s big2026 "$DOMAIN"
+	keygen big2026 -b 4096 -D "$K" -s big2026 "$DOMAIN"
 tap_check "keygen: the 4096-bit record is cut into several <=255-byte strings" \
 	sh -c '[ "$(grep -o "\"[^\"]*\"" "$1" | wc -l)" -ge 4 ]' sh "$T/big2026.out"
 
 tap_check "keygen: -b 1024 is refused, citing RFC 8301, and writes nothing" \
-	sh -c '! "$1" -b 1024 -d "$2" -s weak "$3" >"$4/weak.out" 2>&1 &&
+	sh -c '! "$1" -b 1024 -D "$2" -s weak -d "$3" >"$4/weak.out" 2>&1 &&
 		grep -q "RFC 8301" "$4/weak.out" && [ ! -e "$2/weak.key" ]' \
 	sh "$KEYGEN" "$K" "$DOMAIN" "$T"
 tap_check "keygen: -b 8192 is refused" \
-	expect_fail "$T/huge.out" "more than 4096 bits" "$KEYGEN" -b 8192 -d "$K" -s huge "$DOMAIN"
+	expect_fail "$T/huge.out" "more than 4096 bits" "$KEYGEN" -b 8192 -D "$K" -s huge -d "$DOMAIN"
 cp -p "$K/alma2026.key" "$T/alma2026.key.orig"
 tap_check "keygen: refuses to overwrite an existing key, naming it" \
 	expect_fail "$T/again.out" "$K/alma2026.key: already exists" \
-	"$KEYGEN" -d "$K" -s alma2026 "$DOMAIN"
+	"$KEYGEN" -D "$K" -s alma2026 -d "$DOMAIN"
 tap_check "keygen: the existing key is unchanged" cmp "$K/alma2026.key" "$T/alma2026.key.orig"
 # One selector rule (lib/dnsname.c): what keygen makes, relaysign -n takes,
 # and what relaysign -n refuses, keygen refuses first, in the same words.
 tap_check "keygen: -s alma_2026 is refused as relaysign.conf refuses it, and writes nothing" \
-	sh -c '! "$1" -d "$2" -s alma_2026 "$3" >"$4/under.out" 2>&1 &&
+	sh -c '! "$1" -D "$2" -s alma_2026 -d "$3" >"$4/under.out" 2>&1 &&
 		grep -q "selector \"alma_2026\" has a character other than letters, digits" "$4/under.out" &&
 		[ ! -e "$2/alma_2026.key" ]' sh "$KEYGEN" "$K" "$DOMAIN" "$T"
 
+# --- opendkim-genkey's flags mean the same -------------------------------------
+# rec_tags: the tags of the zone-file record on stdin but p= and n=, sorted,
+# one a line (quoted strings joined, as verifiers join them).
+rec_tags() {
+	tr -d '\n' | grep -o '"\([^"\\]\|\\.\)*"' | sed 's/^"//; s/"$//' | tr -d '\n' |
+		tr ';' '\n' | sed 's/^[[:space:]]*//; s/[[:space:]]*$//' |
+		grep -v -e '^p=' -e '^n=' -e '^$' | sort
+}
+GENKEY_FLAGS=(-b 2048 -h sha256 -r -t -S -a -n Alma)
+tap_check "keygen: opendkim-genkey's flags -D -d -s -b -h -r -t -S -a -n -v are accepted" \
+	keygen flags -D "$K" -d "$DOMAIN" -s flags2026 "${GENKEY_FLAGS[@]}" -v
+if command -v opendkim-genkey >/dev/null; then
+	# same_tags: the record's tags are opendkim-genkey's for the same flags.
+	same_tags() {
+		mkdir -p "$T/odk" &&
+			opendkim-genkey -D "$T/odk" -d "$DOMAIN" -s flags2026 "${GENKEY_FLAGS[@]}" ||
+			return 1
+		same "$(record_block flags | rec_tags | tr '\n' ' ')" \
+			"$(rec_tags <"$T/odk/flags2026.txt" | tr '\n' ' ')"
+	}
+	tap_check "keygen: ... and give the record opendkim-genkey gives (h=, k=, s=email, t=y:s)" \
+		same_tags
+else
+	tap_ok "keygen: ... opendkim-genkey comparison # SKIP opendkim-genkey not installed"
+fi
+tap_check "keygen: -n becomes n= (RFC 6376 qp-section: ';' and '=' encoded)" \
+	sh -c '"$1" -D "$2" -d "$3" -s note2026 -n "a;b=c" >"$4/note.out" 2>&1 &&
+		grep -q "n=a=3Bb=3Dc; " "$4/note.out"' sh "$KEYGEN" "$K" "$DOMAIN" "$T"
+tap_check "keygen: -v says each step on standard error" \
+	grep -q "private key written to $K/flags2026.key" "$T/flags.err"
+# Old spellings: refused with the new one named, never run with another meaning.
+tap_check "keygen: the old '-a ed25519' is refused, naming --type" \
+	expect_fail "$T/old-a.out" "--type ed25519" "$KEYGEN" -a ed25519 -D "$K" -s olda "$DOMAIN"
+tap_check "keygen: the old '-d DIR' is refused, naming -D" \
+	expect_fail "$T/old-d.out" "the directory is -D $K" "$KEYGEN" -d "$K" -s oldd "$DOMAIN"
+tap_check "keygen: no domain (opendkim-genkey would use localhost) is refused" \
+	expect_fail "$T/no-d.out" "no domain" "$KEYGEN" -D "$K" -s nod
+tap_check "keygen: -h sha1 is refused, citing RFC 8301" \
+	expect_fail "$T/sha1.out" "RFC 8301" "$KEYGEN" -h sha1 -D "$K" -s sha1 -d "$DOMAIN"
+tap_check "keygen: --help prints the usage on standard output and exits 0" \
+	sh -c '"$1" --help >"$2/help.out" 2>/dev/null && grep -q "^usage: relaysign-keygen" "$2/help.out" &&
+		grep -q -- "--type=rsa|ed25519" "$2/help.out"' sh "$KEYGEN" "$T"
+tap_check "keygen: -V and --version print the version" \
+	sh -c '"$1" -V | grep -q "^relaysign-keygen " && "$1" --version | grep -q "^relaysign-keygen "' \
+	sh "$KEYGEN"
+tap_check "keygen: none of those refusals left a key file" \
+	sh -c '! ls "$1" | grep -qE "^(olda|oldd|nod|sha1)\.key$"' sh "$K"
+
 # --- a wrong key: decoy's record published under wrong2026's name ------------
-keygen wrong2026 -d "$K" -s wrong2026 "$DOMAIN" || rs_die "keygen wrong2026: $(cat "$T/wrong2026.err")"
-keygen decoy -d "$K" -s decoy "$DOMAIN" || rs_die "keygen decoy: $(cat "$T/decoy.err")"
-keygen unpub -d "$K" -s unpub2026 "$DOMAIN" || rs_die "keygen unpub: $(cat "$T/unpub.err")"
-keygen sf -d "$K" -s sf2026 "$DOMAIN" || rs_die "keygen sf: $(cat "$T/sf.err")"
+keygen wrong2026 -D "$K" -d "$DOMAIN" -s wrong2026 || rs_die "keygen wrong2026: $(cat "$T/wrong2026.err")"
+keygen decoy -D "$K" -d "$DOMAIN" -s decoy || rs_die "keygen decoy: $(cat "$T/decoy.err")"
+keygen unpub -D "$K" -d "$DOMAIN" -s unpub2026 || rs_die "keygen unpub: $(cat "$T/unpub.err")"
+keygen sf -D "$K" -d "$DOMAIN" -s sf2026 || rs_die "keygen sf: $(cat "$T/sf.err")"
+# Rotation: the next selector's key, beside the one in use, not yet published.
+keygen next -D "$K" -d "$DOMAIN" -s alma2027 || rs_die "keygen next: $(cat "$T/next.err")"
 
 # --- publish, verbatim, what keygen printed -----------------------------------
 {
@@ -262,6 +312,36 @@ mixed_report() {
 		grep -q "selector alma2026 .*: match:" "$T/t-mixed.out"
 }
 tap_check "relaysign -t: one good and one wrong key: both reported, exit 1" mixed_report
+
+# --- rotation: the next selector's key, checked before it signs ---------------
+NEXT="$DOMAIN:alma2027:$K/alma2027.key"
+tap_check "relaysign -t CONF $DOMAIN:alma2027:KEY: the unpublished next key says no record (exit 1)" \
+	expect_fail "$T/t-next1.out" "next key, not signing yet: $DOMAIN selector alma2027 (rsa-sha256, 2048 bits): no record" \
+	"$RELAYSIGN" -t -c "$T/match.conf" "$NEXT"
+tap_check "relaysign -t: ... beside the keys in use, which still match" \
+	grep -q "^$DOMAIN selector alma2026 .*: match" "$T/t-next1.out"
+# rotation_published: the record keygen printed is published; both match.
+rotation_published() {
+	local i
+	record_block next >>"$T/zone" && reload_dns || return 1
+	for ((i = 0; i < 50; i++)); do
+		"$RELAYSIGN" -t -c "$T/match.conf" "$NEXT" >"$T/t-next2.out" 2>&1 && break
+		sleep 0.1
+	done
+	cat "$T/t-next2.out"
+	grep -q "^next key, not signing yet: $DOMAIN selector alma2027 .*: match" "$T/t-next2.out" &&
+		grep -q "^3 of 3 keys match their DNS records" "$T/t-next2.out"
+}
+tap_check "relaysign -t: once published, the next key matches too (exit 0): switch, then" \
+	rotation_published
+tap_check "relaysign -t: a key operand not domain:selector:keyfile is refused (exit 1)" \
+	expect_fail "$T/t-badop.out" "give a key as domain:selector:keyfile" \
+	"$RELAYSIGN" -t -c "$T/match.conf" "$K/alma2027.key"
+tap_check "relaysign -t: a key operand with a bad selector is refused by the KeyTable rule" \
+	expect_fail "$T/t-badsel.out" "the selector has a character other than" \
+	"$RELAYSIGN" -t -c "$T/match.conf" "$DOMAIN:alma_2027:$K/alma2027.key"
+tap_check "relaysign -n takes no key operands (usage, exit 1)" \
+	expect_fail "$T/n-op.out" "usage:" "$RELAYSIGN" -n -c "$T/match.conf" "$NEXT"
 
 conf "$T/sf.conf" "Domain $DOMAIN" "Selector sf2026" "KeyFile $K/sf2026.key"
 # Not checked is not a mismatch: its own words, its own exit status.

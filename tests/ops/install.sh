@@ -159,9 +159,9 @@ tap_check "exactly those ${#SBIN[@]}+${#MAN8[@]}+${#MAN5[@]}+${#DOCS[@]} files a
 sample_ok() {
 	local k=$T/keys out
 	mkdir -m 0700 "$k" || return 1
-	"$D$sbindir/relaysign-keygen" -d "$k" -s alma2026 library.example.edu >"$T/kg1.out" 2>&1 ||
+	"$D$sbindir/relaysign-keygen" -D "$k" -d library.example.edu -s alma2026 >"$T/kg1.out" 2>&1 ||
 		{ cat "$T/kg1.out"; return 1; }
-	"$D$sbindir/relaysign-keygen" -a ed25519 -d "$k" -s ed2026 library.example.edu >"$T/kg2.out" 2>&1 ||
+	"$D$sbindir/relaysign-keygen" --type=ed25519 -D "$k" -d library.example.edu -s ed2026 >"$T/kg2.out" 2>&1 ||
 		{ cat "$T/kg2.out"; return 1; }
 	sed "s#/etc/relaysign/keys/#$k/#g" "$D$docdir/relaysign.conf.sample" >"$T/sample.conf"
 	out=$("$D$sbindir/relaysign" -n -c "$T/sample.conf" 2>&1) || { echo "$out"; return 1; }

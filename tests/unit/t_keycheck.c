@@ -396,7 +396,7 @@ run_keys(const struct keytable *kt, struct fake *f, char **out_r)
 
 	if (fp == NULL)
 		exit(2);
-	rc = keytest_run(kt, fake_lookup, f, fp);
+	rc = keytest_run(kt, NULL, 0, fake_lookup, f, fp);
 	fclose(fp);
 	return rc;
 }
