@@ -58,6 +58,9 @@
 #include "table.h"
 #include "keycheck.h"
 #include "keytest.h"
+#include "explain.h"
+#include "spf.h"
+#include "zone.h"
 #include "util.h"
 
 static int sigpipe_fds[2] = { -1, -1 };
@@ -112,6 +115,8 @@ usage(int status)
 	fprintf(status == 0 ? stdout : stderr,
 	    "usage: relaysign [-fhnvV] [-c config]\n"
 	    "       relaysign -t [-c config] [domain:selector:keyfile ...]\n"
+	    "       relaysign -x message [-c config] [-a address] [-H helo] [-m sender]\n"
+	    "                 [-u login] [-o file] [-j] [-z zonefile]\n"
 	    "  -c config  read this configuration (default: the built-in one)\n"
 	    "  -f         stay in the foreground and log to standard error\n"
 	    "  -h         print this help and exit\n"
@@ -119,7 +124,15 @@ usage(int status)
 	    "  -t         check each key's DNS record, and exit; keys given as\n"
 	    "             domain:selector:keyfile too (a rotation's next key)\n"
 	    "  -v         with -n, print what will be signed for whom\n"
-	    "  -V         print the versions of relaysign and its libraries\n");
+	    "  -V         print the versions of relaysign and its libraries\n"
+	    "  -x message explain what relaysign does with this message, and why\n"
+	    "  -a address with -x: the client's address (default 127.0.0.1)\n"
+	    "  -H helo    with -x: its HELO name (default: the address literal)\n"
+	    "  -m sender  with -x: MAIL FROM (default: Return-Path, else From)\n"
+	    "  -u login   with -x: its SMTP AUTH login (default: none)\n"
+	    "  -o file    with -x: write the message as passed on (signed)\n"
+	    "  -j         with -x: JSON\n"
+	    "  -z zone    with -x: answer DNS from this zone file, not the resolver\n");
 	exit(status);
 }
 
@@ -561,6 +574,45 @@ reload(const struct conf *old)
 }
 
 /*
+ * run_explain: relaysign -x.  With -z, DNS answers come from the zone file
+ * (lib/zone.c) through the same SPF checker type the daemon uses.
+ */
+static int
+run_explain(struct conf *conf, const struct explain_args *a)
+{
+	struct SPF_dns_server_struct *zone = NULL;
+	struct spf_options so;
+	char err[1024];
+	int rc;
+
+	if (a->zone_path != NULL) {
+		if ((zone = zone_load(a->zone_path, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "relaysign: -z %s\n", err);
+			conf_free(conf);
+			return EXPLAIN_EXIT_ERROR;
+		}
+		memset(&so, 0, sizeof(so));
+		so.timeout = conf->dns_timeout;
+		so.cache_ttl = conf->spf_cache_ttl;
+		so.test_dns = zone;
+		spf_free(conf->spf);
+		if ((conf->spf = spf_new(&so, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "relaysign: -z %s: %s\n", a->zone_path, err);
+			conf_free(conf);
+			SPF_dns_free(zone);
+			return EXPLAIN_EXIT_ERROR;
+		}
+	}
+	rc = explain_run(conf, a, stdout);
+	if (fflush(stdout) != 0)
+		rc = EXPLAIN_EXIT_ERROR;
+	conf_free(conf);
+	if (zone != NULL)
+		SPF_dns_free(zone);
+	return rc;
+}
+
+/*
  * load_next_keys: relaysign -t's operands, DOMAIN:SELECTOR:KEYFILE as a
  * KeyTable line's value (a key not configured yet, e.g. a rotation's next
  * selector), loaded as the daemon loads keys.  NULL after saying why.
@@ -628,7 +680,8 @@ main(int argc, char **argv)
 	sigset_t block;
 	pthread_t tid;
 	int ch, milter_rc = -1, status = 0;
-	bool stopping = false, verbose = false;
+	bool stopping = false, verbose = false, explain_opts = false;
+	struct explain_args explain = { 0 };
 	char *pid_file = NULL, *conf_socket = NULL;
 	int pid_fd = -1;
 
@@ -636,8 +689,40 @@ main(int argc, char **argv)
 	SPF_info_handler = spf_log;
 	SPF_debug_handler = spf_log;
 
-	while ((ch = getopt(argc, argv, "c:fntvVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fntvVhx:a:H:m:u:o:jz:")) != -1) {
 		switch (ch) {
+		case 'x':
+			explain.message = optarg;
+			break;
+		case 'a':
+			explain.client = optarg;
+			explain_opts = true;
+			break;
+		case 'H':
+			explain.helo = optarg;
+			explain_opts = true;
+			break;
+		case 'm':
+			/* "<a@b>" or "a@b"; "<>" or "" is the null sender. */
+			explain.mailfrom = optarg;
+			explain_opts = true;
+			break;
+		case 'u':
+			explain.login = optarg;
+			explain_opts = true;
+			break;
+		case 'o':
+			explain.out_path = optarg;
+			explain_opts = true;
+			break;
+		case 'j':
+			explain.json = true;
+			explain_opts = true;
+			break;
+		case 'z':
+			explain.zone_path = optarg;
+			explain_opts = true;
+			break;
 		case 'c':
 			conf_path = optarg;
 			break;
@@ -665,6 +750,14 @@ main(int argc, char **argv)
 	}
 	if (optind != argc && !test_keys)
 		usage(1);
+	if (explain_opts && explain.message == NULL) {
+		fprintf(stderr, "relaysign: -a, -H, -m, -u, -o, -j and -z go with -x\n");
+		usage(1);
+	}
+	if (explain.message != NULL && (check || test_keys || foreground)) {
+		fprintf(stderr, "relaysign: -x goes with none of -n, -t, -f\n");
+		usage(1);
+	}
 	if (verbose && !check) {
 		fprintf(stderr, "relaysign: -v goes with -n\n");
 		usage(1);
@@ -694,6 +787,8 @@ main(int argc, char **argv)
 	}
 	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
 		fprintf(stderr, "relaysign: warning: %s\n", *w);
+	if (explain.message != NULL)
+		return run_explain(conf, &explain);
 	if (check) {
 		size_t nk = keytable_nkeys(conf->keys);
 

@@ -12,6 +12,7 @@ fi
 PKGS="
 build-essential autoconf automake libtool pkg-config
 libmilter-dev libopendkim-dev libspf2-dev libssl-dev libpsl-dev libidn2-dev
+libldns-dev libjansson-dev
 publicsuffix openssl
 postfix swaks miltertest opendkim opendkim-tools dovecot-core
 python3 python3-dkim python3-dnslib libmail-dkim-perl libnet-dns-perl

@@ -21,6 +21,10 @@
 #                                RX_XNAME is set; LOGIN=$RX_XLOGIN if set) to
 #                                ${RX_TO:-patron@example.net}; sets RX_QID,
 #                                RX_REPLY, RX_RC
+#   rx_explain FILE ADDR LOGIN CONF  relaysign -x's decision for FILE sent as
+#                                rx_send_raw sends it (HELO client.test, MAIL
+#                                FROM alma@exlibrisgroup.com), in rx_result's
+#                                words: signed, tagged:REASON, untouched
 #   rx_bounced                   prints the number of status=bounced lines
 #   rx_maillog_for QID           Postfix's log lines for QID
 #   rx_sink_count                messages in the sink
@@ -149,6 +153,20 @@ rx_send_raw() {
 	RX_RC=$?
 	RX_QID=$(sed -n 's/.*queued as \([0-9A-Za-z]*\).*/\1/p' <<<"$RX_REPLY" | tail -1)
 	[ "$RX_RC" = 0 ] && [ -n "$RX_QID" ]
+}
+
+# rx_explain FILE ADDR LOGIN CONF: what relaysign -x decides ("-" LOGIN: none).
+rx_explain() {
+	local args=(-c "$4" -x "$1" -a "$2" -H client.test -m alma@exlibrisgroup.com -j) out
+	[ "$3" != - ] && [ -n "$3" ] && args+=(-u "$3")
+	out=$("$RELAYSIGN" "${args[@]}" 2>"$RS_TMP/explain.err") || true
+	"$RS_PY" -c 'import json, sys
+try:
+    o = json.loads(sys.stdin.read())
+except ValueError:
+    print("no-json"); sys.exit(0)
+a, r = o["action"], o["reason"]
+print("untouched" if a == "accept" else "signed" if a == "signed" else "%s:%s" % (a, r))' <<<"$out"
 }
 
 # rx_bounced: how many deliveries Postfix logged as bounced.

@@ -83,7 +83,7 @@ FROMS=(
 	"two-addresses badfrom|library@$D, x@evil.test"
 )
 
-tap_plan $((${#TRUSTS[@]} * ${#FROMS[@]} + 7))
+tap_plan $((${#TRUSTS[@]} * ${#FROMS[@]} + 8))
 
 rx_setup_keys_dns --rr "$SPFNAME TXT v=spf1 ip4:198.51.100.0/24 -all" ||
 	rs_die "cannot start the DNS server"
@@ -137,6 +137,7 @@ logline() {     # logline QID: relaysign's line for QID (waits up to 3 s)
 
 ACCEPTED=0
 SIGNED_CELLS=0
+EXPLAIN_AGREED=0
 n=0
 for trow in "${TRUSTS[@]}"; do
 	read -r TNAME ADDR LOGIN RELAY <<<"$trow"
@@ -190,6 +191,13 @@ for trow in "${TRUSTS[@]}"; do
 			got=$(rx_result "$F")
 		fi
 		[ "$got" = "$want" ] || why+=("got $got")
+		# relaysign -x, the same pipeline offline, must say what the daemon did.
+		ex=$(rx_explain "$M" "$ADDR" "$LOGIN" "$T/relaysign.conf")
+		if [ "$ex" = "$got" ]; then
+			EXPLAIN_AGREED=$((EXPLAIN_AGREED + 1))
+		else
+			why+=("relaysign -x says $ex, the daemon did $got: $(head -c 300 "$RS_TMP/explain.err")")
+		fi
 		if [ "$got" = signed ]; then
 			SIGNED_CELLS=$((SIGNED_CELLS + 1))
 			vout=$(verify_two "$F") || why+=("dkimpy:" "$vout")
@@ -226,6 +234,11 @@ if [ "$SIGNED_CELLS" = "$want_signed" ]; then
 	tap_ok "exactly $want_signed of $n cells signed (trusted x exact domain x one From)"
 else
 	tap_not_ok "exactly $want_signed of $n cells signed: $SIGNED_CELLS were"
+fi
+if [ "$EXPLAIN_AGREED" = "$n" ]; then
+	tap_ok "relaysign -x decided as the daemon did on all $n cells"
+else
+	tap_not_ok "relaysign -x decided as the daemon did on $EXPLAIN_AGREED of $n cells"
 fi
 if wait_queue_empty 30 2>/dev/null && [ "$(rx_sink_count)" = "$ACCEPTED" ]; then
 	tap_ok "nothing lost: $ACCEPTED accepted, $ACCEPTED in the sink, queue empty"

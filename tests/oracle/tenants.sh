@@ -150,7 +150,7 @@ for i in "${INSTS[@]}"; do
 		"spf $i ${SPFADDR[$i]} - spf:spf-$i.vendor.test")
 done
 
-tap_plan $((${#CELLS[@]} * ${#INSTS[@]} + 13))
+tap_plan $((${#CELLS[@]} * ${#INSTS[@]} + 14))
 
 if out=$("$RELAYSIGN" -n -c "$T/relaysign.conf" 2>&1); then
 	tap_ok "relaysign -n accepts the consortium configuration"
@@ -198,6 +198,7 @@ logline() {     # logline QID: relaysign's line for QID (waits up to 3 s)
 
 ACCEPTED=0
 SIGNED=0
+AGREED=0
 N=0
 # cell LABEL ADDR AUTH FROMDOMAIN WANT BINDING: send one notice and check it.
 # WANT: signed, tagged:REASON; BINDING: the binding= the log must name ("-":
@@ -225,6 +226,13 @@ cell() {
 	f=$(wait_delivered "X-Oracle-Case: $tag" 30) || f=""
 	if [ -z "$f" ]; then got="not delivered"; else got=$(rx_result "$f"); fi
 	[ "$got" = "$want" ] || why+=("got $got")
+	# relaysign -x, the same pipeline offline, must say what the daemon did.
+	ex=$(rx_explain "$m" "$addr" "${auth%%:*}" "$T/relaysign.conf")
+	if [ "$ex" = "$got" ]; then
+		AGREED=$((AGREED + 1))
+	else
+		why+=("relaysign -x says $ex, the daemon did $got: $(head -c 300 "$RS_TMP/explain.err")")
+	fi
 	if [ "$got" = signed ]; then
 		SIGNED=$((SIGNED + 1))
 		out=$(verify_domain "$f" "$dom") || why+=("dkimpy:" "$out")
@@ -284,6 +292,11 @@ else
 		tap_not_ok "a wrong password is refused at AUTH: $RX_REPLY"
 fi
 
+if [ "$AGREED" = "$ACCEPTED" ]; then
+	tap_ok "relaysign -x decided as the daemon did on all $ACCEPTED messages"
+else
+	tap_not_ok "relaysign -x decided as the daemon did on $AGREED of $ACCEPTED messages"
+fi
 if wait_queue_empty 30 2>/dev/null && [ "$(rx_sink_count)" = "$ACCEPTED" ]; then
 	tap_ok "nothing lost: $ACCEPTED accepted, $ACCEPTED in the sink, queue empty"
 else
