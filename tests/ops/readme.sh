@@ -33,8 +33,8 @@
 # has, and this rig lacks):
 #   - running, as their packages start them on Debian: rsyslogd (Debian's
 #     /etc/rsyslog.conf, without imklog: the kernel's log belongs to the
-#     host) and Postfix (/usr/lib/postfix/configure-instance.sh, postfix
-#     start);
+#     host), Postfix (/usr/lib/postfix/configure-instance.sh, postfix
+#     start) and Dovecot;
 #   - Postfix as "Internet Site", sending mail on by SMTP: this rig's
 #     Postfix was installed "Local only" (default_transport = error).  The
 #     Internet here is smtp-sink on 127.0.0.1:2526, reached as relayhost,
@@ -291,6 +291,9 @@ postconf -e "relayhost = [127.0.0.1]:$RS_SINK_PORT" default_transport=smtp \
 /usr/lib/postfix/configure-instance.sh >"$T/postfix-start.log" 2>&1 &&
 	postfix start >>"$T/postfix-start.log" 2>&1 ||
 	rs_die "postfix start failed: $(cat "$T/postfix-start.log")"
+
+# Dovecot (setup-debian.sh installs it), running as its package starts it.
+dovecot >"$T/dovecot-start.log" 2>&1 || rs_die "dovecot did not start: $(cat "$T/dovecot-start.log")"
 
 # --- run the README -----------------------------------------------------------------
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
