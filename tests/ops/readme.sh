@@ -95,6 +95,7 @@ declare -A WHY=()
 # so the install below passes the same directories.
 SUBST['./autogen.sh && ./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var']=':'
 WHY['./autogen.sh && ./configure --prefix=/usr --sysconfdir=/etc --localstatedir=/var']='the build tree is already configured'
+# shellcheck disable=SC2016  # expanded by the shell that runs the README
 SUBST['make && make install']='make -C "$top_builddir" --no-print-directory install prefix=/usr sysconfdir=/etc localstatedir=/var'
 WHY['make && make install']='install from the already built tree, with the README'\''s directories'
 SUBST_FILE=$T/subst
@@ -227,7 +228,7 @@ if [ -s "$RD/extract-error" ] || [ ! -s "$RD/blocks" ]; then
 	exit 1
 fi
 NBLOCKS=$(wc -l <"$RD/blocks")
-tap_plan $((NBLOCKS + 8))
+tap_plan $((NBLOCKS + 9))
 tap_diag "README.md install section: $NBLOCKS blocks run:" "$(cat "$RD/blocks")"
 for k in "${!WHY[@]}"; do
 	tap_diag "substituted: '$k' -> ${WHY[$k]}"
@@ -300,8 +301,10 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 # An ASan build of relaysign reports into files, not to a closed stderr.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/asan"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/ubsan"
+# The daemon writes them as user relaysign: a directory it may write to.
+mkdir -m 1777 "$T/san"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/san/asan"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/san/ubsan"
 timeout 120 bash "$RD/run.sh" </dev/null >"$RD/run.log" 2>&1
 RUN_STATUS=$?
 
@@ -377,15 +380,26 @@ else
 	tap_diag "$out"
 fi
 
-# Stop what the README started, so an ASan build can report.
+# Stop what the README started, so that an ASan build reports.
 postfix stop >/dev/null 2>&1
-pid=$(cat "$PIDF" 2>/dev/null) && kill -TERM "$pid" 2>/dev/null &&
-	for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 doveadm stop >/dev/null 2>&1
+stopped() {
+	local pid i
+	pid=$(cat "$PIDF" 2>/dev/null) || { echo "no $PIDF"; return 1; }
+	kill -TERM "$pid" 2>/dev/null || { echo "relaysign (pid $pid) is not running"; return 1; }
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	! kill -0 "$pid" 2>/dev/null || { echo "relaysign (pid $pid) still runs 15 s after SIGTERM"; return 1; }
+	[ ! -e "$PIDF" ] || { echo "$PIDF left behind"; return 1; }
+}
+tap_check "relaysign stops on SIGTERM and removes its PidFile" stopped
 san() {
 	local f
-	f=$(ls "$T"/asan.* "$T"/ubsan.* 2>/dev/null)
+	f=$(ls "$T"/san/* 2>/dev/null)
 	[ -z "$f" ] && return 0
+	# shellcheck disable=SC2086  # one name a word
 	head -30 $f
 	return 1
 }
