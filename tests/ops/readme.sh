@@ -214,7 +214,21 @@ extract() {
 		    print(m.group(1).rstrip('.') + ' TXT ' + ''.join(re.findall(r'"([^"]*)"', m.group(2))))
 		PY
 		kill -HUP "$RS_DNS_PID"
-		sleep 0.5
+		# The server re-reads its files when the signal arrives: wait
+		# (at most 5 s) until it serves the last record published.
+		"$RS_PY" - "$(tail -1 "$RD/dns.records" | cut -d' ' -f1)" <<-'PY'
+		import sys, time
+		from dnslib import DNSRecord, QTYPE
+		for _ in range(50):
+		    try:
+		        r = DNSRecord.parse(DNSRecord.question(sys.argv[1], 'TXT').send('127.0.0.1', 53, timeout=1))
+		        if any(rr.rtype == QTYPE.TXT for rr in r.rr):
+		            sys.exit(0)
+		    except Exception:
+		        pass
+		    time.sleep(0.1)
+		sys.exit('the DNS server does not serve ' + sys.argv[1])
+		PY
 	}
 	exec 3>&1 4>&2
 	cd "$top_srcdir"
