@@ -17,6 +17,7 @@ publicsuffix openssl
 postfix swaks miltertest opendkim opendkim-tools dovecot-core
 python3 python3-dkim python3-dnslib libmail-dkim-perl libnet-dns-perl
 mandoc iproute2 util-linux procps clang libclang-rt-14-dev
+rsyslog dovecot-core ssl-cert
 "
 
 missing=""
