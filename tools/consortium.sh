@@ -61,6 +61,7 @@ cons_keys() {
 		rs_log "generating $missing keys into $dir ($jobs at a time)"
 		export -f cons_keygen_one
 		for alg in $algs; do
+			# shellcheck disable=SC2016  # expanded by the inner bash
 			seq 1 "$n" | xargs -P "$jobs" -I{} bash -c 'cons_keygen_one "$0" {} "$1"' "$dir" "$alg" ||
 				return 1
 		done
