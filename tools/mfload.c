@@ -105,6 +105,7 @@ struct stage_stat {
 
 struct stats {
 	uint64_t ok, fail, sigs_bad, mods;
+	uint64_t tempfail, reject, broken;	/* of fail: 4xx, 5xx/discard, connection */
 	uint64_t stalled;		/* messages with a wait >= MF_STALL_MS */
 	struct stage_stat st[MF_NSTAGES];
 	double *lat;		/* per message, ms */
@@ -789,6 +790,13 @@ await(struct filter_conn *fc, char stage, struct stats *s, bool keep)
 				st->max_ms = ms;
 			if (ms >= MF_STALL_MS)
 				st->stalls++;
+			/* By reply code, so a run can say what it lost and how. */
+			if (cmd == SMFIR_TEMPFAIL ||
+			    (cmd == SMFIR_REPLYCODE && len > 0 && fc->rbuf[0] == '4'))
+				s->tempfail++;
+			else if (cmd == SMFIR_REJECT || cmd == SMFIR_DISCARD ||
+			    cmd == SMFIR_REPLYCODE)
+				s->reject++;
 			if (cmd == SMFIR_REPLYCODE || cmd == SMFIR_REJECT ||
 			    cmd == SMFIR_TEMPFAIL || cmd == SMFIR_DISCARD ||
 			    cmd == SMFIR_CONN_FAIL || cmd == SMFIR_SHUTDOWN)
@@ -1366,6 +1374,7 @@ worker_main(void *arg)
 			if (open_chain(fcs, w, &ss) != 0) {
 				close_chain(fcs, false);
 				w->s.fail++;
+				w->s.broken++;
 				w->rc = -1;
 				return NULL;
 			}
@@ -1375,6 +1384,7 @@ worker_main(void *arg)
 		if (one_message(fcs, idx, w->id, &w->s) != 0) {
 			/* The connection broke: count it, and stop this worker. */
 			w->s.fail++;
+			w->s.broken++;
 			close_chain(fcs, false);
 			w->rc = -1;
 			return NULL;
@@ -1672,6 +1682,9 @@ main(int argc, char **argv)
 
 		all.ok += s->ok;
 		all.fail += s->fail;
+		all.tempfail += s->tempfail;
+		all.reject += s->reject;
+		all.broken += s->broken;
 		all.sigs_bad += s->sigs_bad;
 		all.mods += s->mods;
 		all.stalled += s->stalled;
@@ -1733,11 +1746,12 @@ main(int argc, char **argv)
 				    off ? "," : "", MF_STAGES[j], all.st[j].stalls);
 		}
 		printf("RESULT label=%s msgs=%zu ok=%" PRIu64 " fail=%" PRIu64 " sigs_bad=%" PRIu64
-		    " secs=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f cpu_s=%.3f"
+		    " tempfail=%" PRIu64 " reject=%" PRIu64 " broken=%" PRIu64 " secs=%.3f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f cpu_s=%.3f"
 		    " cpu_per_1k=%.4f stalls=%" PRIu64 " stalled_msgs=%" PRIu64 " stall_stages=%s"
 		    " eom_mean_ms=%.3f"
 		    " eoh_mean_ms=%.3f size=%zu conc=%d filters=%d\n",
-		    label[0] ? label : "-", all.nlat, all.ok, all.fail, all.sigs_bad, secs, rate,
+		    label[0] ? label : "-", all.nlat, all.ok, all.fail, all.sigs_bad, all.tempfail,
+		    all.reject, all.broken, secs, rate,
 		    pct(all.lat, all.nlat, 50), pct(all.lat, all.nlat, 99),
 		    all.nlat ? all.lat[all.nlat - 1] : 0, cpu_s,
 		    cpu_s >= 0 && all.ok ? cpu_s * 1000.0 / (double)all.ok : -1.0, stalls,
