@@ -258,9 +258,15 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return tempfail(ctx, "relaysign: no connection context");
 	msg_end(c);
+	/*
+	 * Before anything can answer this MAIL: mail_auth remembers this
+	 * packet's login, and a MAIL answered without looking would leave it
+	 * one packet behind, so the next MAIL's fresh login would be taken
+	 * for a stale one (and its mail for untrusted).
+	 */
+	auth = mail_auth(ctx, c);
 	if ((c->conf = state_acquire()) == NULL)
 		return tempfail(ctx, "relaysign: shutting down");
-	auth = mail_auth(ctx, c);
 	client = smfi_getsymval(ctx, "{client_addr}");
 	if (pipeline_mail(c->pl, c->conf, argv != NULL ? argv[0] : NULL, auth, client) !=
 	    PIPELINE_CONTINUE) {
