@@ -1008,6 +1008,7 @@ load_simple(struct conf *c, struct keytable *kt, char *err, size_t errlen)
 	char why[CONF_MSG_MAX / 2];
 	size_t nsel = strv_len(c->selectors), nkey = strv_len(c->key_files);
 	size_t d, i;
+	struct key_decoder *dec;
 
 	if (c->domains == NULL || c->selectors == NULL || c->key_files == NULL) {
 		enum conf_opt at = set_line(c, set_line(c, OPT_DOMAIN, OPT_SELECTOR), OPT_KEY_FILE);
@@ -1023,16 +1024,20 @@ load_simple(struct conf *c, struct keytable *kt, char *err, size_t errlen)
 	if (nkey > KEYTABLE_MAX_PER_DOMAIN)
 		return finish_err(c, OPT_KEY_FILE, err, errlen, "%zu keys, but a domain is signed "
 		    "with at most %d", nkey, KEYTABLE_MAX_PER_DOMAIN);
+	/* One decoder for every key (NULL: each key builds its own). */
+	dec = key_decoder_new();
 	for (d = 0; c->domains[d] != NULL; d++)
 		for (i = 0; i < nkey; i++) {
 			struct key *key;
 
-			if (key_load(c->key_files[i], c->domains[d], c->selectors[i], &key,
-			    why, sizeof(why)) == -1)
+			if (key_load_with(dec, c->key_files[i], c->domains[d], c->selectors[i],
+			    &key, why, sizeof(why)) == -1 ||
+			    keytable_add(kt, c->domains[d], key, why, sizeof(why)) == -1) {
+				key_decoder_free(dec);
 				return finish_err(c, OPT_KEY_FILE, err, errlen, "%s", why);
-			if (keytable_add(kt, c->domains[d], key, why, sizeof(why)) == -1)
-				return finish_err(c, OPT_KEY_FILE, err, errlen, "%s", why);
+			}
 		}
+	key_decoder_free(dec);
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -125,16 +126,60 @@ pem_of(EVP_PKEY *pkey, size_t *len_r)
 	return pem;
 }
 
-/* key_load: reads, checks and decodes one private key file. */
+struct key_decoder {
+	OSSL_DECODER_CTX *ctx;	/* PEM, any structure, a key pair, into pkey */
+	EVP_PKEY *pkey;		/* where ctx puts each key it decodes */
+	int encrypted;		/* set by no_passphrase */
+};
+
+/* key_decoder_new: the decoder PEM_read_bio_PrivateKey would build each time. */
+struct key_decoder *
+key_decoder_new(void)
+{
+	struct key_decoder *dec = calloc(1, sizeof(*dec));
+
+	if (dec == NULL)
+		return NULL;
+	dec->ctx = OSSL_DECODER_CTX_new_for_pkey(&dec->pkey, "PEM", NULL, NULL,
+	    EVP_PKEY_KEYPAIR, NULL, NULL);
+	if (dec->ctx == NULL ||
+	    OSSL_DECODER_CTX_set_pem_password_cb(dec->ctx, no_passphrase, &dec->encrypted) != 1) {
+		key_decoder_free(dec);
+		return NULL;
+	}
+	return dec;
+}
+
+/* key_decoder_free: frees the decoder. */
+void
+key_decoder_free(struct key_decoder *dec)
+{
+	if (dec == NULL)
+		return;
+	OSSL_DECODER_CTX_free(dec->ctx);
+	EVP_PKEY_free(dec->pkey);
+	free(dec);
+}
+
+/* key_load: one key, with a decoder of its own. */
 int
 key_load(const char *file, const char *domain, const char *selector, struct key **key_r,
     char *err, size_t errlen)
 {
+	return key_load_with(NULL, file, domain, selector, key_r, err, errlen);
+}
+
+/* key_load_with: reads, checks and decodes one private key file. */
+int
+key_load_with(struct key_decoder *dec, const char *file, const char *domain,
+    const char *selector, struct key **key_r, char *err, size_t errlen)
+{
 	struct key *key;
 	unsigned char *buf = NULL;
-	size_t len = 0;
-	BIO *bio;
-	int encrypted = 0, id;
+	const unsigned char *data;
+	size_t len = 0, left;
+	struct key_decoder *own = NULL;
+	int encrypted, id;
 
 	*key_r = NULL;
 	if (domain == NULL || !key_name_ok(domain))
@@ -152,10 +197,22 @@ key_load(const char *file, const char *domain, const char *selector, struct key 
 	}
 
 	ERR_clear_error();
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) != NULL) {
-		key->pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &encrypted);
-		BIO_free(bio);
-	}
+	if (dec == NULL)
+		dec = own = key_decoder_new();
+	if (dec != NULL) {
+		EVP_PKEY_free(dec->pkey);
+		dec->pkey = NULL;
+		dec->encrypted = 0;
+		data = buf;
+		left = len;
+		if (OSSL_DECODER_from_data(dec->ctx, &data, &left) == 1) {
+			key->pkey = dec->pkey;	/* ours now */
+			dec->pkey = NULL;
+		}
+		encrypted = dec->encrypted;
+	} else
+		encrypted = 0;
+	key_decoder_free(own);
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	if (key->pkey == NULL) {

@@ -48,6 +48,21 @@ struct key {
 int key_load(const char *file, const char *domain, const char *selector,
     struct key **key_r, char *err, size_t errlen);
 
+/*
+ * A decoder for many key_load_with calls in a row (a configuration of
+ * hundreds of keys): OpenSSL 3 spends about ten times longer building a
+ * decoder than decoding one key with it, and PEM_read_bio_PrivateKey
+ * builds one per call.  One loading thread uses one at a time.
+ */
+struct key_decoder;
+/* key_decoder_new: NULL when out of memory. */
+struct key_decoder *key_decoder_new(void);
+/* key_decoder_free: key_decoder_free(NULL) is a no-op. */
+void key_decoder_free(struct key_decoder *dec);
+/* key_load_with: key_load with dec (NULL: a decoder for this call alone). */
+int key_load_with(struct key_decoder *dec, const char *file, const char *domain,
+    const char *selector, struct key **key_r, char *err, size_t errlen);
+
 /* key_free: key_free(NULL) is a no-op. */
 void key_free(struct key *key);
 

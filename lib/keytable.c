@@ -690,8 +690,7 @@ static int
 load_from_disk(void *arg, const char *file, const char *domain, const char *selector,
     struct key **key_r, char *err, size_t errlen)
 {
-	(void)arg;
-	return key_load(file, domain, selector, key_r, err, errlen);
+	return key_load_with(arg, file, domain, selector, key_r, err, errlen);
 }
 
 /* keytable_load_files: reads an OpenDKIM-style KeyTable and SigningTable. */
@@ -702,12 +701,15 @@ keytable_load_files(struct keytable *kt, const char *keytable_path,
 	const char *ktp = strip_prefix(keytable_path), *stp = strip_prefix(signingtable_path);
 	char *ktbuf = NULL, *stbuf = NULL;
 	size_t ktlen, stlen;
+	/* One decoder for the whole table (NULL: each key builds its own). */
+	struct key_decoder *dec = key_decoder_new();
 	int ret = -1;
 
 	if (read_table(ktp, &ktbuf, &ktlen, err, errlen) == 0 &&
 	    read_table(stp, &stbuf, &stlen, err, errlen) == 0)
 		ret = keytable_load_text(kt, ktp, ktbuf, ktlen, stp, stbuf, stlen,
-		    load_from_disk, NULL, err, errlen);
+		    load_from_disk, dec, err, errlen);
+	key_decoder_free(dec);
 	free(ktbuf);
 	free(stbuf);
 	return ret;
