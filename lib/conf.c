@@ -72,6 +72,7 @@ enum conf_opt {
 	OPT_DMARC_LOOKUP,
 	OPT_RETURN_PATH,
 	OPT_OUTBOUND_ADDRESSES,
+	OPT_METRICS_SOCKET,
 	OPT_COUNT
 };
 
@@ -166,7 +167,8 @@ static const struct conf_option options[OPT_COUNT] = {
 	[OPT_ORGANIZATIONAL_DOMAINS] = { "OrganizationalDomains", CONF_LIST, "", 0, 0, NULL },
 	[OPT_DMARC_LOOKUP] = { "DMARCLookup", CONF_BOOL, "no", 0, 0, NULL },
 	[OPT_RETURN_PATH] = { "ReturnPath", CONF_LIST, "", 0, 0, NULL },
-	[OPT_OUTBOUND_ADDRESSES] = { "OutboundAddresses", CONF_LIST, "", 0, 0, NULL }
+	[OPT_OUTBOUND_ADDRESSES] = { "OutboundAddresses", CONF_LIST, "", 0, 0, NULL },
+	[OPT_METRICS_SOCKET] = { "MetricsSocket", CONF_STRING, "", 0, 0, NULL }
 };
 
 /*
@@ -635,6 +637,20 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 		if (!check_socket(w[0], &why))
 			return parse_err(p, "Socket %s: %s", quote(q, sizeof(q), w[0]), why);
 		return set_strdup(p, &c->socket, w[0]);
+	case OPT_METRICS_SOCKET:
+		if (!check_socket(w[0], &why))
+			return parse_err(p, "MetricsSocket %s: %s", quote(q, sizeof(q), w[0]), why);
+		/* An address, not a name: it is bound before DNS may be asked. */
+		if (strncmp(w[0], "inet", 4) == 0) {
+			const char *host = strchr(w[0], '@') + 1;
+			unsigned char a[sizeof(struct in6_addr)];
+
+			if (inet_pton(w[0][4] == '6' ? AF_INET6 : AF_INET, host, a) != 1)
+				return parse_err(p, "MetricsSocket %s: %s is not an IP%s address "
+				    "(give the address, e.g. 127.0.0.1, not a name)",
+				    quote(q, sizeof(q), w[0]), host, w[0][4] == '6' ? "v6" : "v4");
+		}
+		return set_strdup(p, &c->metrics_socket, w[0]);
 	case OPT_AUTHSERV_ID:
 		if (!is_token(w[0]))
 			return parse_err(p, "AuthservID %s is not an RFC 8601 authserv-id: one "
@@ -1227,6 +1243,11 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 		return finish_err(conf, OPT_COUNT, err, errlen, "configuration already finished");
 	if (check_relays(conf, err, errlen) == -1)
 		return -1;
+	if (conf->metrics_socket != NULL && conf->socket != NULL &&
+	    strcmp(conf->metrics_socket, conf->socket) == 0)
+		return finish_err(conf, OPT_METRICS_SOCKET, err, errlen, "MetricsSocket %s is "
+		    "the milter's Socket: give the metrics a socket of their own",
+		    conf->metrics_socket);
 	if (simple && table)
 		return finish_err(conf, set_line(conf, OPT_KEY_TABLE, OPT_SIGNING_TABLE), err,
 		    errlen, "Domain, Selector and KeyFile or KeyTable and SigningTable: "
@@ -1241,12 +1262,15 @@ conf_finish(struct conf *conf, char *err, size_t errlen)
 	if ((kt = keytable_new()) == NULL)
 		return finish_err(conf, OPT_COUNT, err, errlen, "out of memory");
 	if (simple) {
-		if (load_simple(conf, kt, err, errlen) == -1)
+		if (load_simple(conf, kt, err, errlen) == -1) {
+			conf->keys_failed = true;
 			goto fail;
+		}
 	} else if (keytable_load_files(kt, conf->keytable_path, conf->signingtable_path, why,
 	    sizeof(why)) == -1) {
 		finish_err(conf, set_line(conf, OPT_KEY_TABLE, OPT_SIGNING_TABLE), err, errlen,
 		    "%s", why);
+		conf->keys_failed = true;
 		goto fail;
 	}
 	if (check_algs(conf, kt, err, errlen) == -1)
@@ -1276,12 +1300,22 @@ read_file(const char *path, char **buf_r, size_t *len_r, char *err, size_t errle
 int
 conf_load(const char *path, struct conf **conf_r, char *err, size_t errlen)
 {
+	return conf_load_ex(path, conf_r, NULL, err, errlen);
+}
+
+/* conf_load_ex: conf_load, saying whether it was the keys that failed. */
+int
+conf_load_ex(const char *path, struct conf **conf_r, bool *keys_failed_r, char *err,
+    size_t errlen)
+{
 	struct conf *conf;
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
 
 	*conf_r = NULL;
+	if (keys_failed_r != NULL)
+		*keys_failed_r = false;
 	if (read_file(path, &text, &len, err, errlen) == -1)
 		return -1;
 	rc = conf_parse(path, text, len, &conf, err, errlen);
@@ -1289,6 +1323,8 @@ conf_load(const char *path, struct conf **conf_r, char *err, size_t errlen)
 	if (rc == -1)
 		return -1;
 	if (conf_finish(conf, err, errlen) == -1) {
+		if (keys_failed_r != NULL)
+			*keys_failed_r = conf->keys_failed;
 		conf_free(conf);
 		return -1;
 	}
@@ -1334,6 +1370,7 @@ conf_free(struct conf *conf)
 		return;
 	free(conf->path);
 	free(conf->socket);
+	free(conf->metrics_socket);
 	free(conf->authserv_id);
 	cidr_set_free(conf->relay_networks);
 	strv_free(conf->warnings);

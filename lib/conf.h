@@ -48,6 +48,7 @@ struct conf_option {
 struct conf {
 	char *path;			/* file name, or "(built-in)" */
 	char *socket;			/* Socket */
+	char *metrics_socket;		/* MetricsSocket, NULL for none */
 	char *authserv_id;		/* AuthservID */
 	struct cidr_set *relay_networks;/* RelayNetworks; never NULL, empty when unset */
 	bool relay_networks_wide;	/* RelayNetworksWide */
@@ -82,6 +83,7 @@ struct conf {
 					   it; 0 when the default applies */
 	char **warnings;		/* strv, "file:line: text": legal but risky
 					   settings, for -n and the start-up log */
+	bool keys_failed;		/* conf_finish failed loading a key */
 	bool warn_oom;			/* a warning could not be kept */
 
 	/* Filled by conf_finish: */
@@ -117,6 +119,13 @@ int conf_finish(struct conf *conf, char *err, size_t errlen);
 
 /* conf_load: reads path, conf_parse, conf_finish. */
 int conf_load(const char *path, struct conf **conf_r, char *err, size_t errlen);
+/*
+ * conf_load_ex: conf_load; on failure *keys_failed_r (may be NULL) says
+ * whether the file was right and a key could not be loaded (the metrics'
+ * key load failures).
+ */
+int conf_load_ex(const char *path, struct conf **conf_r, bool *keys_failed_r, char *err,
+    size_t errlen);
 
 /*
  * conf_builtin_text: the built-in configuration used when no -c is given:

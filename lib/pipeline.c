@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "authres.h"
@@ -66,6 +67,8 @@ struct msg {
 	char env_domain[FROM_DOMAIN_MAX]; /* ENV_OK: lowercase, no trailing dot */
 	enum policy_spf spf;
 	char spf_why[256];
+	bool dns_done[PIPELINE_DNS_KINDS];
+	double dns_seconds[PIPELINE_DNS_KINDS];
 
 	struct hdr *hdrs;		/* held for the signer (trusted mail only) */
 	size_t nhdrs, hdrcap, hdrbytes;
@@ -151,6 +154,24 @@ msg_clear(struct msg *m)
 	while (m->ncand > 0)
 		free(m->cand[--m->ncand].value);
 	memset(m, 0, sizeof(*m));
+}
+
+/* mono_now: the monotonic clock, seconds. */
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* dns_timed: records that kind's check, begun at start, is done. */
+static void
+dns_timed(struct msg *m, enum pipeline_dns kind, double start)
+{
+	m->dns_done[kind] = true;
+	m->dns_seconds[kind] = mono_now() - start;
 }
 
 /* pipeline_new: a pipeline for one connection. */
@@ -326,7 +347,10 @@ relay_trust(struct pipeline *p, bool have_addr, const char *auth)
 	if (have_addr && cidr_set_match(conf->relay_networks, sa))
 		return POLICY_TRUST_NETWORK;
 	if (have_addr && conf->relay_spf_names != NULL) {
+		double t0 = mono_now();
+
 		r = spf_vendor_check(conf->spf, sa, conf->relay_spf_names, &p->m.relay_spf_name);
+		dns_timed(&p->m, PIPELINE_DNS_VENDOR, t0);
 		if (r == POLICY_SPF_PASS)
 			return POLICY_TRUST_SPF;
 		p->m.relay_spf_name = NULL;
@@ -369,9 +393,12 @@ pipeline_mail(struct pipeline *p, const struct conf *conf, const char *arg, cons
 		m->spf = POLICY_SPF_NONE;
 		util_strlcpy(m->spf_why, "no client address", sizeof(m->spf_why));
 	} else {
+		double t0 = mono_now();
+
 		m->spf = spf_check_host(conf->spf, (const struct sockaddr *)&p->addr, p->helo,
 		                        m->env == PIPELINE_ENV_OK ? m->env_addr : "", m->spf_why,
 		                        sizeof(m->spf_why));
+		dns_timed(m, PIPELINE_DNS_SPF, t0);
 	}
 	return PIPELINE_CONTINUE;
 }
@@ -615,6 +642,8 @@ fill_report(struct pipeline *p)
 	r->error = m->error;
 	r->return_path = m->return_path;
 	r->mailfrom_was = m->return_path != NULL ? m->env_addr : NULL;
+	memcpy(r->dns_done, m->dns_done, sizeof(r->dns_done));
+	memcpy(r->dns_seconds, m->dns_seconds, sizeof(r->dns_seconds));
 	p->have_report = true;
 }
 
@@ -719,8 +748,10 @@ headers_end(struct pipeline *p, const char *jobid)
 		m->align_checked = true;
 		if (m->conf->dmarc_lookup) {
 			struct dmarc_record rec;
+			double t0 = mono_now();
 
 			m->dmarc = dmarc_lookup(m->conf->spf, m->conf->align, m->from.domain, &rec);
+			dns_timed(m, PIPELINE_DNS_DMARC, t0);
 			m->dmarc_checked = true;
 		}
 	}

@@ -90,6 +90,14 @@ struct pipeline_edit {
 /* Longest run of ESMTP MAIL parameters kept for a new envelope sender. */
 #define PIPELINE_ESMTP_MAX 512
 
+/* The DNS work a message may cost, timed for the metrics. */
+enum pipeline_dns {
+	PIPELINE_DNS_SPF = 0,	/* the envelope's SPF check */
+	PIPELINE_DNS_VENDOR,	/* RelaySPFNames: the vendor's SPF records */
+	PIPELINE_DNS_DMARC,	/* the DMARC policy look-up */
+	PIPELINE_DNS_KINDS
+};
+
 /*
  * The facts of the message that ended, for the log line.  Every pointer is
  * valid until the next event on the pipeline.  Peer-supplied text (HELO,
@@ -119,6 +127,8 @@ struct pipeline_report {
 	const char *error;		/* why the pipeline tempfailed on its own, or NULL */
 	const char *return_path;	/* the new envelope sender (ReturnPath), or NULL */
 	const char *mailfrom_was;	/* with return_path: the sender it replaced */
+	bool dns_done[PIPELINE_DNS_KINDS];	/* that check ran for this message */
+	double dns_seconds[PIPELINE_DNS_KINDS];	/* ... and took this long (monotonic) */
 };
 
 struct pipeline;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "callbacks.h"
+#include "metrics.h"
 #include "conf.h"
 #include "dmarc.h"
 #include "key.h"
@@ -301,6 +302,7 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 	    bclean[300], rp[600] = "", was[FROM_ADDR_MAX];
 	size_t i, n = r->signer != NULL ? signer_count(r->signer) : 0;
 
+	metrics_message(r);
 	if (r->client_mismatch)
 		log_warning("%s: {client_addr} [%s] is not the connected client [%s]: "
 		    "no relay trust by address", qid(ctx), log_clean(mm, sizeof(mm),

@@ -59,6 +59,7 @@
 #include "keycheck.h"
 #include "keytest.h"
 #include "explain.h"
+#include "metrics.h"
 #include "spf.h"
 #include "zone.h"
 #include "util.h"
@@ -166,13 +167,24 @@ spf_log(const char *file, int line, const char *msg)
 }
 
 /* load_conf: the configuration from conf_path, or the built-in one. */
+static struct conf *load_conf_ex(bool *keys_failed_r, char *err, size_t errlen);
+
 static struct conf *
 load_conf(char *err, size_t errlen)
+{
+	return load_conf_ex(NULL, err, errlen);
+}
+
+/* load_conf_ex: load_conf, saying whether a key failed (for the metrics). */
+static struct conf *
+load_conf_ex(bool *keys_failed_r, char *err, size_t errlen)
 {
 	struct conf *conf = NULL;
 	int rc;
 
-	rc = conf_path != NULL ? conf_load(conf_path, &conf, err, errlen) :
+	if (keys_failed_r != NULL)
+		*keys_failed_r = false;
+	rc = conf_path != NULL ? conf_load_ex(conf_path, &conf, keys_failed_r, err, errlen) :
 	    conf_load_builtin(&conf, err, errlen);
 	return rc == 0 ? conf : NULL;
 }
@@ -559,12 +571,17 @@ static void
 reload(const struct conf *old)
 {
 	char err[1024];
-	struct conf *conf = load_conf(err, sizeof(err));
+	bool keys_failed;
+	struct conf *conf = load_conf_ex(&keys_failed, err, sizeof(err));
 
 	if (conf == NULL) {
 		log_err("reload failed, keeping the configuration in force: %s", err);
+		metrics_reload(false, keys_failed);
 		return;
 	}
+	if ((conf->metrics_socket == NULL) != (old->metrics_socket == NULL) ||
+	    (conf->metrics_socket != NULL && strcmp(conf->metrics_socket, old->metrics_socket) != 0))
+		log_notice("reload: MetricsSocket changed; it takes effect at restart");
 	if (strcmp(conf->socket, old->socket) != 0)
 		log_notice("reload: Socket changed; it takes effect at restart");
 	if ((conf->user_id == NULL) != (old->user_id == NULL) ||
@@ -573,8 +590,10 @@ reload(const struct conf *old)
 	if (state_replace(conf) != 0) {
 		log_err("reload failed, keeping the configuration in force: out of memory");
 		conf_free(conf);
+		metrics_reload(false, false);
 		return;
 	}
+	metrics_reload(true, false);
 	/* conf is in force now; only this thread replaces it, so it stays valid here. */
 	log_setup(log_to_stderr(conf), conf->syslog, conf->syslog_facility, conf->log_level);
 	log_notice("reloaded %s: %zu keys", conf->path, keytable_nkeys(conf->keys));
@@ -694,6 +713,7 @@ main(int argc, char **argv)
 	char *pid_file = NULL, *conf_socket = NULL;
 	int pid_fd = -1;
 
+	metrics_init();
 	SPF_warning_handler = spf_log;
 	SPF_info_handler = spf_log;
 	SPF_debug_handler = spf_log;
@@ -837,6 +857,12 @@ main(int argc, char **argv)
 	nodelay_listener();
 	if (socket_owner(conf) != 0)
 		return start_failed(conf, pid_fd);
+	/* Before the fork and the drop of privileges, like the milter's socket. */
+	if (conf->metrics_socket != NULL && metrics_listen(conf->metrics_socket, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "relaysign: %s: %s\n", conf->path, err);
+		return start_failed(conf, pid_fd);
+	}
 
 	if (conf->user_id != NULL && drop_privileges(conf->user_id) != 0)
 		return start_failed(conf, pid_fd);
@@ -864,8 +890,14 @@ main(int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
 
-	log_notice("starting: %s, Socket %s, %zu keys", conf->path, conf->socket,
-	    keytable_nkeys(conf->keys));
+	/* After the fork (threads do not survive it), with the signals blocked. */
+	if (metrics_serve(err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return start_failed(conf, pid_fd);
+	}
+	log_notice("starting: %s, Socket %s, %zu keys%s%s", conf->path, conf->socket,
+	    keytable_nkeys(conf->keys), conf->metrics_socket != NULL ? ", metrics on " : "",
+	    conf->metrics_socket != NULL ? conf->metrics_socket : "");
 	/* How libopendkim gets its keys: for whoever debugs, not every start's log. */
 	log_debug("%s", sign_lib_keyuse(conf->sign_lib));
 	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
@@ -880,6 +912,7 @@ main(int argc, char **argv)
 		log_err("out of memory");
 		return start_failed(conf, pid_fd);
 	}
+	state_on_free(metrics_conf_freed);
 	if (state_init(conf) != 0) {
 		log_err("out of memory");
 		return 1;
@@ -931,6 +964,7 @@ main(int argc, char **argv)
 		(void)unlink(pid_file);
 	free(pid_file);
 	free(conf_socket);
+	metrics_stop();
 	state_shutdown();
 	seal_free(seal);
 	log_notice("stopped");

@@ -20,6 +20,7 @@ static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct holder *current;
 static struct holder *retired;
 static size_t inflight;		/* references taken by state_acquire, not yet released */
+static void (*retire_hook)(const struct conf *);	/* state_on_free */
 
 /* holder_new: wraps conf; NULL when out of memory. */
 static struct holder *
@@ -47,8 +48,19 @@ holder_drop(struct holder *h)
 			*pp = h->next;
 			break;
 		}
+	if (retire_hook != NULL)
+		retire_hook(h->conf);
 	conf_free(h->conf);
 	free(h);
+}
+
+/* state_on_free: fn sees each configuration just before it is freed. */
+void
+state_on_free(void (*fn)(const struct conf *))
+{
+	pthread_mutex_lock(&state_lock);
+	retire_hook = fn;
+	pthread_mutex_unlock(&state_lock);
 }
 
 /* state_init: installs the first configuration. */

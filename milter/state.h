@@ -35,6 +35,13 @@ int state_replace(struct conf *conf);
  */
 void state_shutdown(void);
 
+/*
+ * state_on_free: fn (or NULL: none) is called with each configuration just
+ * before it is freed, under the state lock: it must not call state_*.
+ * (The metrics keep what an old configuration's SPF checker counted.)
+ */
+void state_on_free(void (*fn)(const struct conf *));
+
 /* state_inflight: how many state_acquire references are not yet released. */
 size_t state_inflight(void);
 

@@ -12,12 +12,12 @@ fi
 PKGS="
 build-essential autoconf automake libtool pkg-config
 libmilter-dev libopendkim-dev libspf2-dev libssl-dev libpsl-dev libidn2-dev
-libldns-dev libjansson-dev
+libldns-dev libjansson-dev libmicrohttpd-dev
 publicsuffix openssl
 postfix swaks miltertest opendkim opendkim-tools
 python3 python3-dkim python3-dnslib libmail-dkim-perl libnet-dns-perl
 mandoc iproute2 util-linux procps clang libclang-rt-14-dev
-rsyslog dovecot-core ssl-cert
+rsyslog dovecot-core ssl-cert prometheus
 "
 
 missing=""
