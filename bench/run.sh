@@ -172,6 +172,7 @@ start_relaysign() {
 	OversignHeaders     $OVERSIGN_HEADERS
 	Background          no
 	Syslog              no
+	${RS_CONF_EXTRA:-}
 	EOF
 	"$RELAYSIGN" -n -c "$T/$name.conf" >/dev/null || { rs_log "relaysign -n rejected $T/$name.conf"; return 1; }
 	case $sock in inet:*) port=${sock#inet:}; port=${port%@*} ;; unix:*) rm -f "${sock#unix:}" ;; esac
@@ -451,6 +452,18 @@ postfix_phase() {
 		pf_config "relaysign|tcp|$alg" "$exp" "inet:127.0.0.1:8891" rs-tcp
 		pf_config "relaysign|unix|$alg" "$exp" "unix:$T/sock/rs.sock" rs-unix
 		stop_names rs-tcp rs-unix
+		if [ "$alg" = rsa ]; then
+			# The same with MetricsSocket, scraped every second meanwhile.
+			RS_CONF_EXTRA="MetricsSocket inet:9464@127.0.0.1" \
+				start_relaysign rs-metrics rsa inet:8895@127.0.0.1 ||
+				rs_die "relaysign (metrics) did not start"
+			start_bg scraper 0 "$RS_PY" -c 'import time, urllib.request
+while True:
+    urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=5).read()
+    time.sleep(1)'
+			pf_config "relaysign+metrics|tcp|rsa" 1 "inet:127.0.0.1:8895" rs-metrics
+			stop_names rs-metrics scraper
+		fi
 		if [ "$alg" = both ]; then
 			names=(od-rsa od-ed)
 			od_t="inet:127.0.0.1:8893, inet:127.0.0.1:8894"
@@ -623,6 +636,16 @@ report() {
 	done
 	echo
 	echo "No filter: $(fmt "${P_OK[none|20]:-}") / $(fmt "${P_OK[none|1]:-}") (every message delivered)."
+	echo
+	echo "MetricsSocket on (scraped every second) beside off, TCP, RSA, the same run:"
+	echo
+	echo "| sessions | off msg/s | ms/msg | CPU/1k | on msg/s | ms/msg | CPU/1k | check | CPU on/off |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+	for s in 20 1; do
+		r="relaysign|tcp|rsa|$s"
+		o="relaysign+metrics|tcp|rsa|$s"
+		echo "| $s | $(fmt "${P_RATE[$r]:-}") | $(fmt "${P_MSPM[$r]:-}") | $(fmt "${P_CPU[$r]:-}") | $(fmt "${P_RATE[$o]:-}") | $(fmt "${P_MSPM[$o]:-}") | $(fmt "${P_CPU[$o]:-}") | $(fmt "${P_OK[$o]:-}") | $(ratio "${P_CPU[$o]:-}" "${P_CPU[$r]:-}") |"
+	done
 	echo
 	echo "## 3. Ceiling (openssl speed -seconds $SPEED_SECS rsa2048 ed25519)"
 	echo
