@@ -372,6 +372,8 @@ main(int argc, char **argv)
 			die("two domains, -d %s and %s: give one", dopt, argv[optind]);
 		dopt = argv[optind];
 	}
+	if (dopt == NULL && selector == NULL)
+		usage(1);	/* nothing asked: how to ask */
 	if (dopt == NULL)
 		die("no domain: give it with -d, e.g. -d library.example.edu "
 		    "(opendkim-genkey's default, localhost, signs nothing anyone receives)");

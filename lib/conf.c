@@ -66,6 +66,8 @@ enum conf_opt {
 	OPT_REQUIRE_SPF,
 	OPT_DNS_TIMEOUT,
 	OPT_SPF_CACHE_TTL,
+	OPT_DNS_CACHE_SIZE,
+	OPT_DNS_CACHE_MAX_TTL,
 	OPT_ALIGNMENT,
 	OPT_PUBLIC_SUFFIX_LIST,
 	OPT_ORGANIZATIONAL_DOMAINS,
@@ -162,6 +164,9 @@ static const struct conf_option options[OPT_COUNT] = {
 	[OPT_REQUIRE_SPF] = { "RequireSPF", CONF_BOOL, "no", 0, 0, NULL },
 	[OPT_DNS_TIMEOUT] = { "DNSTimeout", CONF_UINT, "5", 1, CONF_DNS_TIMEOUT_MAX, NULL },
 	[OPT_SPF_CACHE_TTL] = { "SPFCacheTTL", CONF_UINT, "300", 0, CONF_SPF_CACHE_MAX, NULL },
+	[OPT_DNS_CACHE_SIZE] = { "DNSCacheSize", CONF_UINT, "4096", 0, SPF_DNS_CACHE_MAX, NULL },
+	[OPT_DNS_CACHE_MAX_TTL] = { "DNSCacheMaxTTL", CONF_UINT, "3600", 1, CONF_SPF_CACHE_MAX,
+	    NULL },
 	[OPT_ALIGNMENT] = { "Alignment", CONF_ENUM, "relaxed", 0, 0, align_words },
 	[OPT_PUBLIC_SUFFIX_LIST] = { "PublicSuffixList", CONF_PATH, "", 0, 0, NULL },
 	[OPT_ORGANIZATIONAL_DOMAINS] = { "OrganizationalDomains", CONF_LIST, "", 0, 0, NULL },
@@ -752,6 +757,12 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 	case OPT_DNS_TIMEOUT:
 		c->dns_timeout = (unsigned)u;
 		return 0;
+	case OPT_DNS_CACHE_SIZE:
+		c->dns_cache_size = (size_t)u;
+		return 0;
+	case OPT_DNS_CACHE_MAX_TTL:
+		c->dns_cache_max_ttl = (unsigned)u;
+		return 0;
 	case OPT_SPF_CACHE_TTL:
 		c->spf_cache_ttl = (unsigned)u;
 		return 0;
@@ -1121,6 +1132,8 @@ finish_dns(struct conf *conf, char *err, size_t errlen)
 	memset(&so, 0, sizeof(so));
 	so.timeout = conf->dns_timeout;
 	so.cache_ttl = conf->spf_cache_ttl;
+	so.dns_cache_size = conf->dns_cache_size;
+	so.dns_cache_max_ttl = conf->dns_cache_max_ttl;
 	if ((conf->spf = spf_new(&so, why, sizeof(why))) == NULL)
 		return finish_err(conf, OPT_DNS_TIMEOUT, err, errlen, "SPF: %s", why);
 	conf->align = align_new(conf->psl_file, conf->org_domains, why, sizeof(why));

@@ -73,6 +73,8 @@ struct conf {
 	bool require_spf;		/* RequireSPF */
 	unsigned dns_timeout;		/* DNSTimeout, seconds per SPF check or DMARC look-up */
 	unsigned spf_cache_ttl;		/* SPFCacheTTL, seconds; 0: no cache */
+	size_t dns_cache_size;		/* DNSCacheSize, entries; 0: no DNS cache */
+	unsigned dns_cache_max_ttl;	/* DNSCacheMaxTTL, seconds */
 	enum align_mode alignment;	/* Alignment */
 	char *psl_file;			/* PublicSuffixList, NULL: Debian's list */
 	char **org_domains;		/* OrganizationalDomains, strv, lowercase */

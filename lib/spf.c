@@ -30,6 +30,23 @@
  *     layer reports NO_RECOVERY (REFUSED, FORMERR, unparseable answers)
  *     as TRY_AGAIN.
  *
+ * A cache of DNS answers (DNSCacheSize, DNSCacheMaxTTL), shared by every
+ * context and thread of one struct spf, sits in the layer: the vendor's
+ * relays send thousands of notices a day with the same envelope domain,
+ * and the answers do not change until their TTL runs out.  libspf2's own
+ * cache layer (SPF_dns_cache_new) does not fit: it belongs to one
+ * SPF_server_t, so each pooled context would have a cache of its own, it
+ * keeps negative answers for a fixed time instead of the SOA minimum, and
+ * it has no lock.  Ours is direct-mapped (a name and type hash to one slot;
+ * a newer answer replaces an older one there): bounded, O(1), under the
+ * struct's mutex.  Answers are kept for their TTL, negative ones
+ * (NXDOMAIN, no data) for the SOA minimum of the authority section (RFC
+ * 2308 5), at most DNSCacheMaxTTL; SERVFAIL, timeouts and answers without
+ * an SOA are not kept.  A cached answer counts as a lookup for the limits
+ * of RFC 7208 4.6.4 as a fresh one does, so the result is the same with or
+ * without the cache.  A reload makes a new struct spf, and so a new, empty
+ * cache: a postmaster who reloads after fixing DNS sees the fix at once.
+ *
  * DNS messages are taken apart by libresolv (ns_initparse, ns_parserr,
  * ns_name_uncompress); only the character-strings inside a TXT RDATA are
  * walked here, with bounds checks.
@@ -78,6 +95,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "align.h"
 #include "spf.h"
@@ -110,6 +128,14 @@ struct spf_cache_entry {
 	time_t expires; /* test_clock or CLOCK_MONOTONIC seconds */
 };
 
+/* One cached DNS answer. */
+struct spf_dns_entry {
+	char name[SPF_NAME_MAX + 1]; /* lowercase; "" for a free slot */
+	ns_type type;
+	SPF_dns_rr_t *rr; /* a copy, owned */
+	time_t expires;   /* spf->clock seconds */
+};
+
 /* One libspf2 server, our DNS layer under it, and that layer's state. */
 struct spf_ctx {
 	struct spf_ctx *next; /* idle list */
@@ -120,7 +146,9 @@ struct spf_ctx {
 	bool res_open;
 	/* Per check, reset by ctx_get: */
 	struct timespec deadline;
-	unsigned queries; /* lookups sent */
+	unsigned queries; /* lookups made, from the cache or not (the limits) */
+	unsigned sent;    /* lookups sent to DNS (or the test zone) */
+	unsigned cached;  /* lookups answered from the DNS cache */
 	unsigned voids;   /* RFC 7208 4.6.4 void lookups */
 	bool timed_out;   /* a lookup was refused for want of time */
 	bool too_many;    /* SPF_QUERY_MAX reached */
@@ -141,6 +169,9 @@ struct spf {
 	pthread_mutex_t lock; /* guards the members below */
 	struct spf_ctx *idle;
 	struct spf_cache_entry *cache;
+	struct spf_dns_entry *dns; /* DNS answers; NULL when off */
+	size_t dns_size;
+	unsigned dns_max_ttl;
 	struct spf_stats stats;
 };
 
@@ -225,14 +256,26 @@ spf_new(const struct spf_options *opt, char *err, size_t errlen)
 		}
 		spf->have_ns = true;
 	}
-	if (spf->cache_ttl > 0 &&
-	    (spf->cache = calloc(spf->cache_size, sizeof(*spf->cache))) == NULL) {
+	if (opt->dns_cache_size > SPF_DNS_CACHE_MAX) {
+		free(spf);
+		util_seterr(err, errlen, "DNS cache of %zu entries: at most %d",
+		            opt->dns_cache_size, SPF_DNS_CACHE_MAX);
+		return NULL;
+	}
+	spf->dns_size = opt->dns_cache_size;
+	spf->dns_max_ttl = opt->dns_cache_max_ttl != 0 ? opt->dns_cache_max_ttl
+	                                               : SPF_DNS_CACHE_TTL_DEFAULT;
+	if ((spf->cache_ttl > 0 &&
+	     (spf->cache = calloc(spf->cache_size, sizeof(*spf->cache))) == NULL) ||
+	    (spf->dns_size > 0 && (spf->dns = calloc(spf->dns_size, sizeof(*spf->dns))) == NULL)) {
+		free(spf->cache);
 		free(spf);
 		util_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (pthread_mutex_init(&spf->lock, NULL) != 0) {
 		free(spf->cache);
+		free(spf->dns);
 		free(spf);
 		util_seterr(err, errlen, "pthread_mutex_init failed");
 		return NULL;
@@ -267,6 +310,10 @@ spf_free(struct spf *spf)
 	}
 	pthread_mutex_destroy(&spf->lock);
 	free(spf->cache);
+	for (size_t i = 0; i < spf->dns_size; i++)
+		if (spf->dns[i].rr != NULL)
+			SPF_dns_rr_free(spf->dns[i].rr);
+	free(spf->dns);
 	free(spf);
 }
 
@@ -322,6 +369,43 @@ txt_join(const unsigned char *rdata, size_t rdlen, char *buf)
 }
 
 /*
+ * negative_ttl: how long a negative answer may be kept (RFC 2308 5): the
+ * smaller of the authority SOA's TTL and its MINIMUM field; 0 (not kept)
+ * without an SOA.
+ */
+static long
+negative_ttl(ns_msg *msg)
+{
+	int i, count = ns_msg_count(*msg, ns_s_ns);
+	ns_rr r;
+
+	for (i = 0; i < count; i++) {
+		const unsigned char *rd, *end;
+		int skip;
+		uint32_t minimum;
+
+		if (ns_parserr(msg, ns_s_ns, i, &r) < 0)
+			return 0;
+		if (ns_rr_type(r) != ns_t_soa)
+			continue;
+		rd = ns_rr_rdata(r);
+		end = rd + ns_rr_rdlen(r);
+		/* MNAME and RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM. */
+		if ((skip = dn_skipname(rd, end)) < 0)
+			return 0;
+		rd += skip;
+		if ((skip = dn_skipname(rd, end)) < 0)
+			return 0;
+		rd += skip;
+		if (end - rd < 20)
+			return 0;
+		minimum = ns_get32(rd + 16);
+		return (long)(minimum < ns_rr_ttl(r) ? minimum : ns_rr_ttl(r));
+	}
+	return 0;
+}
+
+/*
  * resolv_lookup: one query through the context's res_state, bounded by
  * left_ms, as a libspf2 answer.  Records of other types (the CNAMEs of a
  * chain) are skipped, as libspf2's own resolver does.
@@ -333,7 +417,8 @@ resolv_lookup(struct spf_ctx *ctx, const char *domain, ns_type type, long left_m
 	ns_msg msg;
 	ns_rr r;
 	char name[NS_MAXDNAME];
-	int len, count, i, n = 0, nscount, secs;
+	unsigned char query[NS_PACKETSZ];
+	int len, qlen, count, i, n = 0, nscount, secs;
 	long ttl = LONG_MAX, tlen;
 	const unsigned char *rdata;
 	size_t rdlen;
@@ -349,9 +434,19 @@ resolv_lookup(struct spf_ctx *ctx, const char *domain, ns_type type, long left_m
 	secs = (secs + nscount - 1) / nscount;
 	ctx->res.retrans = secs >= 1 ? secs : 1;
 	ctx->res.retry = 1;
-	len = res_nquery(&ctx->res, domain, ns_c_in, type, ctx->answer, sizeof(ctx->answer));
+	/*
+	 * res_nsend rather than res_nquery: it hands back the answer whatever
+	 * its RCODE, so that an NXDOMAIN's SOA (the negative TTL, RFC 2308)
+	 * can be read too.  It retries over TCP on a truncated answer as
+	 * res_nquery does.
+	 */
+	qlen = res_nmkquery(&ctx->res, ns_o_query, domain, ns_c_in, type, NULL, 0, NULL, query,
+	                    sizeof(query));
+	if (qlen < 0)
+		return rr_new(&ctx->layer, domain, type, NO_RECOVERY);
+	len = res_nsend(&ctx->res, query, qlen, ctx->answer, sizeof(ctx->answer));
 	if (len < 0)
-		return rr_new(&ctx->layer, domain, type, ctx->res.res_h_errno);
+		return rr_new(&ctx->layer, domain, type, TRY_AGAIN); /* no answer in time */
 	if (len > (int)sizeof(ctx->answer))
 		len = sizeof(ctx->answer);
 	rr = rr_new(&ctx->layer, domain, type, NETDB_SUCCESS);
@@ -359,6 +454,20 @@ resolv_lookup(struct spf_ctx *ctx, const char *domain, ns_type type, long left_m
 		return NULL;
 	if (ns_initparse(ctx->answer, len, &msg) < 0) {
 		rr->herrno = NO_RECOVERY;
+		return rr;
+	}
+	switch (ns_msg_getflag(msg, ns_f_rcode)) {
+	case ns_r_noerror:
+		break;
+	case ns_r_nxdomain:
+		rr->herrno = HOST_NOT_FOUND;
+		rr->ttl = negative_ttl(&msg);
+		return rr;
+	case ns_r_servfail:
+		rr->herrno = TRY_AGAIN;
+		return rr;
+	default:
+		rr->herrno = NO_RECOVERY; /* REFUSED, FORMERR, NOTIMP ... */
 		return rr;
 	}
 	count = ns_msg_count(msg, ns_s_an);
@@ -416,6 +525,8 @@ resolv_lookup(struct spf_ctx *ctx, const char *domain, ns_type type, long left_m
 		rr->herrno = NO_RECOVERY;
 	} else if (n > 0)
 		rr->ttl = ttl;
+	else
+		rr->ttl = negative_ttl(&msg); /* no data: kept like NXDOMAIN */
 	return rr;
 }
 
@@ -443,6 +554,78 @@ name_ok(const char *name)
 			return false;
 	}
 	return label > 0;
+}
+
+/* dns_slot: the cache slot of (name, type): FNV-1a of the lowercase name. */
+static size_t
+dns_slot(const struct spf *spf, const char *name, ns_type type)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)type;
+
+	for (; *name != '\0'; name++) {
+		h ^= (unsigned char)tolower((unsigned char)*name);
+		h *= 16777619u;
+	}
+	return h % spf->dns_size;
+}
+
+/*
+ * dns_get: a copy of the cached answer for (name, type), its TTL set to
+ * what is left of it, or NULL.
+ */
+static SPF_dns_rr_t *
+dns_get(struct spf *spf, const char *name, ns_type type)
+{
+	struct spf_dns_entry *e;
+	SPF_dns_rr_t *copy = NULL;
+	time_t now = spf->clock();
+
+	if (spf->dns == NULL)
+		return NULL;
+	pthread_mutex_lock(&spf->lock);
+	e = &spf->dns[dns_slot(spf, name, type)];
+	if (e->rr != NULL && e->type == type && strcasecmp(e->name, name) == 0) {
+		if (e->expires > now) {
+			if (SPF_dns_rr_dup(&copy, e->rr) != SPF_E_SUCCESS)
+				copy = NULL;
+			else
+				copy->ttl = e->expires - now;
+		} else {
+			SPF_dns_rr_free(e->rr);
+			e->rr = NULL;
+			e->name[0] = '\0';
+		}
+	}
+	pthread_mutex_unlock(&spf->lock);
+	return copy;
+}
+
+/* dns_put: keeps a copy of an answer for its TTL, at most dns_max_ttl. */
+static void
+dns_put(struct spf *spf, const char *name, ns_type type, SPF_dns_rr_t *rr)
+{
+	struct spf_dns_entry *e;
+	SPF_dns_rr_t *copy = NULL;
+	time_t ttl = rr->ttl;
+	size_t len = strlen(name), i;
+
+	if (spf->dns == NULL || ttl <= 0 || len > SPF_NAME_MAX ||
+	    (rr->herrno != NETDB_SUCCESS && rr->herrno != HOST_NOT_FOUND && rr->herrno != NO_DATA))
+		return;
+	if (ttl > (time_t)spf->dns_max_ttl)
+		ttl = (time_t)spf->dns_max_ttl;
+	if (SPF_dns_rr_dup(&copy, rr) != SPF_E_SUCCESS)
+		return;
+	pthread_mutex_lock(&spf->lock);
+	e = &spf->dns[dns_slot(spf, name, type)];
+	if (e->rr != NULL)
+		SPF_dns_rr_free(e->rr);
+	e->rr = copy;
+	e->type = type;
+	e->expires = spf->clock() + ttl;
+	for (i = 0; i <= len; i++)
+		e->name[i] = (char)tolower((unsigned char)name[i]);
+	pthread_mutex_unlock(&spf->lock);
 }
 
 /*
@@ -475,12 +658,20 @@ layer_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int shou
 		return rr_new(layer, domain, type, TRY_AGAIN);
 	}
 	ctx->queries++;
-	if (ctx->spf->zone != NULL)
-		rr = SPF_dns_lookup(ctx->spf->zone, domain, type, should_cache);
-	else
-		rr = resolv_lookup(ctx, domain, type, left);
-	if (rr == NULL)
-		return NULL;
+	if ((rr = dns_get(ctx->spf, domain, type)) != NULL)
+		ctx->cached++;
+	else {
+		ctx->sent++;
+		if (ctx->spf->zone != NULL)
+			rr = SPF_dns_lookup(ctx->spf->zone, domain, type, should_cache);
+		else
+			rr = resolv_lookup(ctx, domain, type, left);
+		if (rr == NULL)
+			return NULL;
+		if (rr->herrno == NETDB_SUCCESS && rr->num_rr == 0)
+			rr->herrno = NO_DATA;
+		dns_put(ctx->spf, domain, type, rr);
+	}
 	/*
 	 * RFC 7208 4.4, 5: an RCODE other than 0 or 3, or no answer, is a
 	 * temporary error: NO_RECOVERY and NETDB_INTERNAL become TRY_AGAIN.
@@ -574,7 +765,7 @@ ctx_get(struct spf *spf, char *err, size_t errlen)
 	if (ctx != NULL) {
 		(void)clock_gettime(CLOCK_MONOTONIC, &ctx->deadline);
 		ctx->deadline.tv_sec += spf->timeout;
-		ctx->queries = ctx->voids = 0;
+		ctx->queries = ctx->sent = ctx->cached = ctx->voids = 0;
 		ctx->timed_out = ctx->too_many = false;
 		ctx->min_ttl = LONG_MAX;
 	}
@@ -586,7 +777,8 @@ static void
 ctx_put(struct spf *spf, struct spf_ctx *ctx, bool check)
 {
 	pthread_mutex_lock(&spf->lock);
-	spf->stats.dns_queries += ctx->queries;
+	spf->stats.dns_queries += ctx->sent;
+	spf->stats.dns_cached += ctx->cached;
 	if (ctx->timed_out)
 		spf->stats.timeouts++;
 	if (check)

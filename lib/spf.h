@@ -36,6 +36,10 @@ struct SPF_dns_server_struct;
 #define SPF_CACHE_TTL_DEFAULT 300
 /* Default number of (name, client) results the vendor cache holds. */
 #define SPF_CACHE_SIZE_DEFAULT 256
+/* DNSCacheSize and DNSCacheMaxTTL: defaults and bounds. */
+#define SPF_DNS_CACHE_SIZE_DEFAULT 4096
+#define SPF_DNS_CACHE_MAX 1048576
+#define SPF_DNS_CACHE_TTL_DEFAULT 3600
 /* RFC 7208 4.6.4: more than this many void lookups is permerror. */
 #define SPF_VOID_MAX 2
 
@@ -61,6 +65,14 @@ struct spf_options {
 	 * owned; it must outlive the struct spf and not change meanwhile.
 	 */
 	struct SPF_dns_server_struct *test_dns;
+	/*
+	 * DNS answers kept across checks and threads (the cache of DNS
+	 * answers, not of results): entries, 0 for none (SPF_DNS_CACHE_MAX
+	 * at most), and the longest an answer is kept whatever its TTL,
+	 * seconds (0: SPF_DNS_CACHE_TTL_DEFAULT).
+	 */
+	size_t dns_cache_size;
+	unsigned dns_cache_max_ttl;
 	/* Tests: the clock for cache expiry, seconds; NULL: CLOCK_MONOTONIC. */
 	time_t (*test_clock)(void);
 };
@@ -69,6 +81,7 @@ struct spf_options {
 struct spf_stats {
 	unsigned long checks;       /* check_host evaluations run */
 	unsigned long dns_queries;  /* lookups sent to DNS (or the test zone) */
+	unsigned long dns_cached;   /* lookups answered from the DNS cache */
 	unsigned long timeouts;     /* checks that ran out of DNS time */
 	unsigned long cache_hits;   /* vendor results answered from the cache */
 	unsigned long cache_misses; /* vendor results that needed a check */

@@ -11,6 +11,8 @@ Answers:
     exists (or has names below it) but has no record of the asked type,
     NXDOMAIN when it does not exist;
   * names outside all of its zones: REFUSED (nothing leaks to real DNS);
+  * a negative answer (NXDOMAIN, NODATA) carries the zone's SOA in its
+    authority section when the zone has one (RFC 2308), for negative caching;
   * --servfail NAME: SERVFAIL for NAME (and its subdomains if NAME is '*.x');
   * --drop NAME: never answer NAME (the client times out), for temperror tests.
 
@@ -267,6 +269,14 @@ class Resolver:
             name = norm(cname[0].rdata.label)
             if not any(in_zone(name, z) for z in st.zones):
                 break
+        # A negative answer carries the zone's SOA, if it has one (RFC 2308
+        # 3): its MINIMUM is how long a resolver may keep the answer.
+        if not reply.rr:
+            zones = sorted((z for z in st.zones if in_zone(qname, z)), key=len, reverse=True)
+            for z in zones[:1]:
+                soa = [r for r in st.rrs.get(z, []) if r.rtype == QTYPE.SOA]
+                if soa:
+                    reply.add_auth(RR(DNSLabel(z), QTYPE.SOA, CLASS.IN, soa[0].ttl, soa[0].rdata))
         return reply
 
 

@@ -153,6 +153,8 @@ write_conf() {
 		DMARCLookup         yes
 		EOF
 		printf '%s\n' "$@"
+		# tests/e2e/spf-nocache.sh: the same rows without the DNS cache.
+		[ -n "${RS_SPF_EXTRA:-}" ] && printf '%s\n' "$RS_SPF_EXTRA"
 	} >"$T/relaysign.conf.new"
 	mv "$T/relaysign.conf.new" "$T/relaysign.conf"
 }
