@@ -14,7 +14,8 @@
 #       every message (connect, negotiation and close in parallel),
 #    10 trusted with two From fields (tagged, never signed),
 # while relaysign reloads its configuration on SIGHUP every 2 s (the
-# configuration swap with messages in flight).  Every trusted single-From
+# configuration swap with messages in flight) and a scraper reads
+# MetricsSocket's /metrics five times a second.  Every trusted single-From
 # message must come back with two DKIM-Signature fields (RSA, Ed25519), the
 # others with none.  Afterwards relaysign must exit 0 on SIGTERM, and
 # ThreadSanitizer must report nothing (race, lock order, use after free...)
@@ -77,7 +78,7 @@ build_tsan() {
 	flags=(-fsanitize=thread -g -O1 -pthread -I"$inc" -I"$top_srcdir/lib"
 		-DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' -DRUNSTATEDIR='"/run"')
 	# shellcheck disable=SC2207
-	flags+=($(pkg-config --cflags milter opendkim libcrypto libpsl libidn2 2>/dev/null))
+	flags+=($(pkg-config --cflags milter opendkim libcrypto libpsl libidn2 ldns jansson libmicrohttpd 2>/dev/null))
 	# Batches of nproc compilers, each waited for by pid: "wait -n" and a
 	# job counter lost track of jobs that ended together (a failure with
 	# no message, now and then).
@@ -95,7 +96,7 @@ build_tsan() {
 	for p in "${pids[@]}"; do wait "$p" || failed=1; done
 	[ "$failed" = 0 ] || { echo "a source did not compile with -fsanitize=thread"; return 1; }
 	# shellcheck disable=SC2207
-	libs=($(pkg-config --libs milter opendkim libcrypto libpsl libidn2) -lspf2 -lresolv -lpthread)
+	libs=($(pkg-config --libs milter opendkim libcrypto libpsl libidn2 ldns jansson libmicrohttpd) -lspf2 -lresolv -lpthread)
 	"$CC" -fsanitize=thread -o "$T/relaysign-tsan" "${objs[@]}" "${libs[@]}"
 }
 
@@ -140,7 +141,8 @@ conf=("Socket inet:8891@127.0.0.1" "RelayNetworks 192.0.2.0/24 127.0.0.1"
 # server answers slowly, and a vendor-SPF lookup that times out makes the
 # client untrusted (its mail then goes unsigned, see SECURITY.md).
 HAVE_SPF=0
-for opt in "RelaySPFNames $SPFNAME" "DNSTimeout 20" "LogLevel debug"; do
+for opt in "RelaySPFNames $SPFNAME" "DNSTimeout 20" "LogLevel debug" \
+	"MetricsSocket inet:9464@127.0.0.1"; do
 	rx_write_conf "$T/relaysign.conf" "${conf[@]}" "$opt"
 	if "$RS" -n -c "$T/relaysign.conf" >/dev/null 2>&1; then
 		conf+=("$opt")
@@ -166,12 +168,24 @@ printf 'From: Library <library@%s>\r\nFrom: Evil <x@evil.test>\r\nTo: p@example.
 
 # --- the run --------------------------------------------------------------------
 hup_loop() {    # hup_loop SECS: SIGHUP every 2 s; HUPS = how many were sent
-	local end=$((SECONDS + $1))
+	local end=$((SECONDS + $1)) scraper
 	HUPS=0
+	# Meanwhile a scraper reads /metrics (counters, the DNS statistics of
+	# the configuration in force) five times a second, if MetricsSocket is on.
+	"$RS_PY" -c 'import time, urllib.request
+end = time.time() + float(__import__("sys").argv[1])
+while time.time() < end:
+    try:
+        urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=5).read()
+    except OSError:
+        pass
+    time.sleep(0.2)' "$1" &
+	scraper=$!
 	while [ "$SECONDS" -lt "$end" ]; do
 		sleep 2
 		kill -HUP "$(rs_pid_of relaysign)" 2>/dev/null && HUPS=$((HUPS + 1))
 	done
+	wait "$scraper"
 }
 
 if [ -n "$MF" ]; then

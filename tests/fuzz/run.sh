@@ -84,9 +84,9 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 # microseconds (the daemon's: 20,000 fields, 4 MiB).
 SAN="$SAN -DPIPELINE_MAX_HEADERS=300 -DPIPELINE_MAX_HEADER_BYTES=65536"
 # shellcheck disable=SC2207
-PKGCFLAGS=($(pkg-config --cflags opendkim libcrypto libpsl libidn2 2>/dev/null))
+PKGCFLAGS=($(pkg-config --cflags opendkim libcrypto libpsl libidn2 ldns 2>/dev/null))
 # shellcheck disable=SC2207
-PKGLIBS=($(pkg-config --libs opendkim libcrypto libpsl libidn2 2>/dev/null) -lspf2 -lresolv -lpthread)
+PKGLIBS=($(pkg-config --libs opendkim libcrypto libpsl libidn2 ldns 2>/dev/null) -lspf2 -lresolv -lpthread)
 
 # lib/ objects, one by one, into an archive.
 mkdir -p "$B/obj"
