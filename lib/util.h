@@ -22,6 +22,13 @@ size_t util_strlcpy(char *dst, const char *src, size_t size);
 /* util_strndup_lower: returns an allocated lowercase copy of s[0..len), or NULL. */
 char *util_strndup_lower(const char *s, size_t len);
 
+/*
+ * util_sockaddr: text, an IPv4 or IPv6 address, into *ss (zeroed first;
+ * no port).  Returns 0, or -1 when text is neither.
+ */
+struct sockaddr_storage;
+int util_sockaddr(const char *text, struct sockaddr_storage *ss);
+
 
 /*
  * A strv is a NULL-terminated array of allocated strings.

@@ -234,25 +234,6 @@ default_sender(const struct message *m, char *buf, size_t len, const char **how_
 	return buf;
 }
 
-/* to_sockaddr: text as an AF_INET or AF_INET6 address; -1 if it is neither. */
-static int
-to_sockaddr(const char *text, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
-
 /* tag_value: the value of DKIM tag t in a DKIM-Signature value, whitespace removed. */
 static char *
 tag_value(const char *sig, const char *t)
@@ -450,7 +431,7 @@ explain_run(const struct conf *conf, const struct explain_args *a, FILE *out)
 	size_t n = 0, nkeys = 0, nsigs = 0, i;
 	int rc = EXPLAIN_EXIT_ERROR;
 
-	if (to_sockaddr(client, &ss) != 0) {
+	if (util_sockaddr(client, &ss) != 0) {
 		fprintf(stderr, "relaysign: -a %s: not an IPv4 or IPv6 address\n", client);
 		return EXPLAIN_EXIT_ERROR;
 	}

@@ -14,6 +14,7 @@
 #include "keytest.h"
 #include "returnpath.h"
 #include "spf.h"
+#include "util.h"
 
 /*
  * keytest_run: checks every key of kt and of next, one line each, and a
@@ -60,25 +61,6 @@ keytest_run(const struct keytable *kt, struct key *const *next, size_t nnext,
 	return n - good - unchecked > 0 ? 1 : 2;
 }
 
-/* to_sockaddr: an OutboundAddresses entry as a sockaddr; -1 if it is none. */
-static int
-to_sockaddr(const char *text, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
-
 /*
  * keytest_return_paths: for each ReturnPath and each OutboundAddresses
  * entry, SPF (RFC 7208 check_host) of the address's domain for that
@@ -105,7 +87,7 @@ keytest_return_paths(const struct conf *conf, FILE *out)
 			char why[256] = "";
 			enum policy_spf r;
 
-			if (to_sockaddr(ip, &ss) != 0)
+			if (util_sockaddr(ip, &ss) != 0)
 				continue;	/* conf.c checked it */
 			r = spf_check_host(conf->spf, (const struct sockaddr *)&ss, "relaysign-t",
 			    rp, why, sizeof(why));

@@ -67,6 +67,7 @@
 # failure rather than exiting, unless named rs_die):
 #   rs_sandbox "$0" "$@"      re-exec the calling script inside the namespaces
 #   rs_init NAME              temp dir, traps, resolv.conf, loopback
+#   rs_private_root           overlays over /etc /usr /var, tmpfs /run and /dev
 #   start_dns ARGS...         dnsserver.py on 127.0.0.1:53 (ARGS: --rr/--zone...)
 #   start_sink DIR            smtp-sink storing each message under DIR
 #   start_postfix SOCKET [name=value...]   private Postfix, smtpd_milters=SOCKET
@@ -183,6 +184,32 @@ rs_init() {
 	# covers its target, which is just as private in this mount namespace.
 	mount --bind "$RS_TMP/resolv.conf" /etc/resolv.conf ||
 		rs_die "cannot bind-mount a private /etc/resolv.conf"
+}
+
+# rs_private_root: this machine's system as a throw-away root, inside the
+# sandbox: overlays over /etc, /usr and /var (their changes in
+# $RS_TMP/ov, gone with it), rs_init's resolv.conf bound again, an empty
+# tmpfs on /run, and a tmpfs /dev with the usual nodes only (so that a
+# syslog daemon's /dev/log is the test's).  For tests that install things
+# (tests/ops/readme.sh, tests/ops/deb.sh).
+rs_private_root() {
+	local d n name ma mi
+	for d in etc usr var; do
+		mkdir -p "$RS_TMP/ov/$d-up" "$RS_TMP/ov/$d-work"
+		mount -t overlay overlay \
+			-o "lowerdir=/$d,upperdir=$RS_TMP/ov/$d-up,workdir=$RS_TMP/ov/$d-work" "/$d" ||
+			rs_die "cannot mount an overlay over /$d"
+	done
+	mount --bind "$RS_TMP/resolv.conf" /etc/resolv.conf || rs_die "cannot bind resolv.conf"
+	mount -t tmpfs -o mode=0755 tmpfs /run || rs_die "cannot mount a tmpfs on /run"
+	mount -t tmpfs -o mode=0755 tmpfs /dev || rs_die "cannot mount a tmpfs on /dev"
+	for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+		IFS=: read -r name ma mi <<<"$n"
+		mknod -m 0666 "/dev/$name" c "$ma" "$mi" || rs_die "mknod /dev/$name"
+	done
+	ln -s /proc/self/fd /dev/fd && ln -s /proc/self/fd/0 /dev/stdin &&
+		ln -s /proc/self/fd/1 /dev/stdout && ln -s /proc/self/fd/2 /dev/stderr &&
+		mkdir -m 1777 /dev/shm || rs_die "cannot populate /dev"
 }
 
 rs_on_exit() {

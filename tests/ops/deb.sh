@@ -93,19 +93,7 @@ else
 fi
 
 # --- the throw-away root ---------------------------------------------------------------
-for d in etc usr var; do
-	mkdir -p "$T/ov/$d-up" "$T/ov/$d-work"
-	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$T/ov/$d-up,workdir=$T/ov/$d-work" "/$d" ||
-		rs_die "cannot mount an overlay over /$d"
-done
-mount --bind "$T/resolv.conf" /etc/resolv.conf || rs_die "cannot bind resolv.conf"
-mount -t tmpfs -o mode=0755 tmpfs /run || rs_die "tmpfs /run"
-mount -t tmpfs -o mode=0755 tmpfs /dev || rs_die "tmpfs /dev"
-for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
-	IFS=: read -r name ma mi <<<"$n"
-	mknod -m 0666 "/dev/$name" c "$ma" "$mi" || rs_die "mknod /dev/$name"
-done
-ln -s /proc/self/fd /dev/fd && mkdir -m 1777 /dev/shm
+rs_private_root
 # No service may start for real while dpkg configures (there is no systemd here
 # anyway): as Debian's container images do.
 printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d

@@ -255,22 +255,7 @@ else
 fi
 
 # --- the private system -------------------------------------------------------------
-for d in etc usr var; do
-	mkdir -p "$T/ov/$d-up" "$T/ov/$d-work"
-	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$T/ov/$d-up,workdir=$T/ov/$d-work" "/$d" ||
-		rs_die "cannot mount an overlay over /$d"
-done
-# The overlay hid rs_init's private resolv.conf: bind it again.
-mount --bind "$T/resolv.conf" /etc/resolv.conf || rs_die "cannot bind resolv.conf"
-mount -t tmpfs -o mode=0755 tmpfs /run || rs_die "cannot mount a tmpfs on /run"
-mount -t tmpfs -o mode=0755 tmpfs /dev || rs_die "cannot mount a tmpfs on /dev"
-for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
-	IFS=: read -r name ma mi <<<"$n"
-	mknod -m 0666 "/dev/$name" c "$ma" "$mi" || rs_die "mknod /dev/$name"
-done
-ln -s /proc/self/fd /dev/fd && ln -s /proc/self/fd/0 /dev/stdin &&
-	ln -s /proc/self/fd/1 /dev/stdout && ln -s /proc/self/fd/2 /dev/stderr &&
-	mkdir -m 1777 /dev/shm || rs_die "cannot populate /dev"
+rs_private_root
 
 # Debian's self-signed certificate, as ssl-cert's and dovecot-core's
 # postinst leave it on a fresh system.
