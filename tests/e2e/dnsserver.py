@@ -14,7 +14,8 @@ Answers:
   * a negative answer (NXDOMAIN, NODATA) carries the zone's SOA in its
     authority section when the zone has one (RFC 2308), for negative caching;
   * --servfail NAME: SERVFAIL for NAME (and its subdomains if NAME is '*.x');
-  * --drop NAME: never answer NAME (the client times out), for temperror tests.
+  * --drop NAME: never answer NAME (the client times out), for temperror tests;
+  * --delay MS: every answer waits MS milliseconds (a resolver farther away).
 
 The zones are the names given with --authority, plus every SOA owner; when
 neither is given, the last two labels of every record's owner name
@@ -201,6 +202,7 @@ class Resolver:
         self.lock = threading.Lock()
         self.servfail = [norm(p) for p in args.servfail]
         self.drop = [norm(p) for p in args.drop]
+        self.delay = args.delay / 1000.0
         self.store = load(args)
 
     def reload(self):
@@ -234,6 +236,8 @@ class Resolver:
         qname = norm(q.qname)
         if matches(qname, self.drop):
             raise Drop()
+        if self.delay > 0:
+            time.sleep(self.delay)      # a resolver a round trip away
         reply = request.reply()
         reply.header.ra = 0
         if matches(qname, self.servfail):
@@ -358,6 +362,8 @@ def main():
                     help='answer SERVFAIL (shell-style patterns, e.g. *.example.org)')
     ap.add_argument('--drop', action='append', default=[], metavar='NAME',
                     help='never answer (shell-style patterns)')
+    ap.add_argument('--delay', type=float, default=0, metavar='MS',
+                    help='wait MS milliseconds before every answer (bench/peers.sh)')
     ap.add_argument('--no-tcp', action='store_true', help='UDP only')
     ap.add_argument('--ready', metavar='FILE', help='written with the pid once listening')
     ap.add_argument('--pidfile', metavar='FILE')
