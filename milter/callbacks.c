@@ -34,6 +34,9 @@ struct conn {
 	bool can_chgfrom;		/* SMFIF_CHGFROM agreed: ReturnPath can be applied */
 	bool postfix;			/* the MTA is Postfix (macro v), see apply_chgfrom */
 	unsigned long proto;		/* SMFIP_* flags agreed in negotiation */
+	bool has_held;			/* an answer waits for an answered stage (hold) */
+	sfsistat held;			/* that answer */
+	char held_why[128];		/* its reply text */
 };
 
 /* conn_get: the connection context, or NULL. */
@@ -88,6 +91,41 @@ tempfail(SMFICTX *ctx, const char *why)
 	return SMFIS_TEMPFAIL;
 }
 
+/*
+ * hold: the answer r, with its reply text, for the stage of flag.  A stage
+ * we agreed not to answer (SMFIP_NR_MAIL, SMFIP_NR_BODY) cannot say
+ * TEMPFAIL or REJECT: libmilter sends nothing and the MTA reads nothing.
+ * Such an answer waits for the next stage that is answered (DATA, the end
+ * of the header, the end of the message: release); the first one held wins.
+ */
+static sfsistat
+hold(SMFICTX *ctx, struct conn *c, unsigned long flag, sfsistat r, const char *why)
+{
+	if (c == NULL || (c->proto & flag) == 0) {
+		if (r == SMFIS_TEMPFAIL || r == SMFIS_REJECT)
+			(void)smfi_setreply(ctx, r == SMFIS_TEMPFAIL ? "451" : "550",
+			    r == SMFIS_TEMPFAIL ? "4.7.1" : "5.7.1", (char *)why);
+		return r;
+	}
+	if (r != SMFIS_CONTINUE && r != SMFIS_SKIP && !c->has_held) {
+		c->has_held = true;
+		c->held = r;
+		util_strlcpy(c->held_why, why != NULL ? why : "", sizeof(c->held_why));
+	}
+	return SMFIS_NOREPLY;
+}
+
+/* release: true, with the held answer in *r, when hold kept one. */
+static bool
+release(SMFICTX *ctx, struct conn *c, sfsistat *r)
+{
+	if (c == NULL || !c->has_held)
+		return false;
+	c->has_held = false;
+	*r = hold(ctx, NULL, 0, c->held, c->held_why);
+	return true;
+}
+
 /* The macros read at MAIL: queue id, SMTP AUTH login, client address. */
 #define MAIL_MACROS "i {auth_authen} {client_addr}"
 
@@ -126,10 +164,18 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	 * lone packet then holds Postfix's next write in Nagle for ~40 ms a
 	 * message (bench/README.md).  Answering DATA (cb_data) costs one round
 	 * trip of ~0.1 ms and asks nothing of the user's kernel.
+	 *
+	 * MAIL and the body chunks go unanswered (their rare TEMPFAIL waits
+	 * in hold for DATA or the end of the message): Postfix writes them
+	 * with the next answered command, in one packet, so no lone packet
+	 * waits for an ACK, and a message costs three round trips (DATA, the
+	 * end of the header, the end of the message) whatever its size.  The
+	 * end of the header stays answered: it accepts a stranger's message
+	 * before its body is sent.
 	 */
 	unsigned long skip = SMFIP_NORCPT | SMFIP_NOUNKNOWN;
 	unsigned long want = SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NR_CONN |
-	    SMFIP_NR_HELO | SMFIP_NR_HDR;
+	    SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_MAIL | SMFIP_NR_BODY;
 	const struct conf *conf;
 	bool chgfrom = false;
 	struct conn *c;
@@ -209,6 +255,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	if (c == NULL && (c = conn_new(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	msg_end(c);
+	c->has_held = false;
 	c->last_auth = NULL;
 	v = smfi_getsymval(ctx, "v");
 	c->postfix = v != NULL && strncmp(v, "Postfix", 7) == 0;
@@ -259,6 +306,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return tempfail(ctx, "relaysign: no connection context");
 	msg_end(c);
+	c->has_held = false;
 	/*
 	 * Before anything can answer this MAIL: mail_auth remembers this
 	 * packet's login, and a MAIL answered without looking would leave it
@@ -267,19 +315,19 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	 */
 	auth = mail_auth(ctx, c);
 	if ((c->conf = state_acquire()) == NULL)
-		return tempfail(ctx, "relaysign: shutting down");
+		return hold(ctx, c, SMFIP_NR_MAIL, SMFIS_TEMPFAIL, "relaysign: shutting down");
 	client = smfi_getsymval(ctx, "{client_addr}");
 	if (pipeline_mail(c->pl, c->conf, argv != NULL ? argv[0] : NULL, auth, client) !=
 	    PIPELINE_CONTINUE) {
 		msg_end(c);
-		return tempfail(ctx, "relaysign: out of memory");
+		return hold(ctx, c, SMFIP_NR_MAIL, SMFIS_TEMPFAIL, "relaysign: out of memory");
 	}
 	if (argv != NULL && argv[0] != NULL)
 		pipeline_mail_params(c->pl, argv + 1);
 	log_debug("%s: client=[%s] auth=%s", qid(ctx), client != NULL ?
 	    log_clean(m, sizeof(m), client) : "-", log_clean(a, sizeof(a), auth != NULL ?
 	    auth : "-"));
-	return SMFIS_CONTINUE;
+	return hold(ctx, c, SMFIP_NR_MAIL, SMFIS_CONTINUE, NULL);
 }
 
 /* cb_header: one field into the pipeline. */
@@ -365,19 +413,22 @@ log_report(SMFICTX *ctx, const struct conn *c, const struct pipeline_report *r)
 }
 
 /*
- * answer: turns a pipeline status into the milter's answer; a message that
- * ended is logged and forgotten.
+ * answer: turns a pipeline status into the milter's answer for the stage
+ * of flag (0: always answered); a message that ended is logged and
+ * forgotten.
  */
 static sfsistat
-answer(SMFICTX *ctx, struct conn *c, enum pipeline_status st)
+answer(SMFICTX *ctx, struct conn *c, enum pipeline_status st, unsigned long flag)
 {
 	const struct pipeline_report *r;
+	const char *why = NULL;
+	sfsistat a;
 
 	switch (st) {
 	case PIPELINE_CONTINUE:
-		return SMFIS_CONTINUE;
+		return hold(ctx, c, flag, SMFIS_CONTINUE, NULL);
 	case PIPELINE_SKIP:
-		return c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
+		return hold(ctx, c, flag, c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE, NULL);
 	case PIPELINE_ACCEPT:
 	case PIPELINE_TEMPFAIL:
 	case PIPELINE_REJECT:
@@ -385,21 +436,24 @@ answer(SMFICTX *ctx, struct conn *c, enum pipeline_status st)
 	}
 	if ((r = pipeline_report(c->pl)) != NULL)
 		log_report(ctx, c, r);
-	if (st == PIPELINE_TEMPFAIL)
-		(void)smfi_setreply(ctx, "451", "4.7.1", (char *)pipeline_reply(c->pl));
-	else if (st == PIPELINE_REJECT)
-		(void)smfi_setreply(ctx, "550", "5.7.1", (char *)pipeline_reply(c->pl));
+	if (st == PIPELINE_TEMPFAIL || st == PIPELINE_REJECT)
+		why = pipeline_reply(c->pl);
+	a = hold(ctx, c, flag, st == PIPELINE_ACCEPT ? SMFIS_ACCEPT : st == PIPELINE_TEMPFAIL ?
+	    SMFIS_TEMPFAIL : SMFIS_REJECT, why);	/* copies why before msg_end */
 	msg_end(c);
-	return st == PIPELINE_ACCEPT ? SMFIS_ACCEPT : st == PIPELINE_TEMPFAIL ? SMFIS_TEMPFAIL :
-	    SMFIS_REJECT;
+	return a;
 }
 
-/* cb_data: answered on purpose, see cb_negotiate. */
+/* cb_data: answered on purpose (see cb_negotiate), with what MAIL held. */
 static sfsistat
 cb_data(SMFICTX *ctx)
 {
-	(void)ctx;
-	return SMFIS_CONTINUE;
+	struct conn *c = conn_get(ctx);
+	sfsistat r;
+
+	if (c == NULL)
+		return tempfail(ctx, "relaysign: no connection context");
+	return release(ctx, c, &r) ? r : SMFIS_CONTINUE;
 }
 
 /* cb_eoh: the end of the header block. */
@@ -408,13 +462,18 @@ cb_eoh(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 	enum pipeline_status st;
+	sfsistat r;
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
+	if (release(ctx, c, &r)) {
+		msg_end(c);
+		return r;
+	}
 	/* SMFIS_SKIP is for body chunks only: the first one will be skipped. */
 	if ((st = pipeline_eoh(c->pl, qid(ctx))) == PIPELINE_SKIP)
 		st = PIPELINE_CONTINUE;
-	return answer(ctx, c, st);
+	return answer(ctx, c, st, 0);
 }
 
 /* cb_body: one chunk into the pipeline. */
@@ -425,7 +484,7 @@ cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
-	return answer(ctx, c, pipeline_body(c->pl, buf, len));
+	return answer(ctx, c, pipeline_body(c->pl, buf, len), SMFIP_NR_BODY);
 }
 
 /* add_header: insert at index, with the leading space LEADSPC asks of us. */
@@ -472,15 +531,20 @@ cb_eom(SMFICTX *ctx)
 	const struct pipeline_report *r;
 	enum pipeline_status st;
 	size_t i, n;
+	sfsistat held;
 	int rc;
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
+	if (release(ctx, c, &held)) {
+		msg_end(c);
+		return held;
+	}
 	st = pipeline_eom(c->pl, &e, &n);
 	if (st == PIPELINE_ACCEPT || st == PIPELINE_SKIP)
 		st = PIPELINE_CONTINUE;	/* at the end, both mean: as it is */
 	if (st != PIPELINE_CONTINUE)
-		return answer(ctx, c, st);
+		return answer(ctx, c, st, 0);
 	for (i = 0; i < n; i++) {
 		if (e[i].kind == PIPELINE_EDIT_DELETE)
 			rc = smfi_chgheader(ctx, (char *)e[i].name, e[i].index, NULL) ==
@@ -509,8 +573,10 @@ cb_abort(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c != NULL)
+	if (c != NULL) {
 		msg_end(c);
+		c->has_held = false;
+	}
 	return SMFIS_CONTINUE;
 }
 

@@ -25,7 +25,8 @@
  *     each filter in turn, then the whole content to the first, then to
  *     the next (milter_message() loops over the milters).
  * The client sets no socket options (no TCP_NODELAY, no TCP_QUICKACK): a
- * stall the filter causes must show, and is reported per stage.
+ * stall the filter causes must show, and is reported per stage.  -N sets
+ * TCP_NODELAY (with -w reply: a client unlike Postfix, that cannot stall).
  *
  * Latency is per message, from the MAIL write to the last EOM reply
  * (connect and negotiation excluded).  With -e it checks that every
@@ -44,6 +45,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -162,6 +164,7 @@ static size_t chunk = MF_CHUNK_MAX;
 static long idle_n;
 static double idle_secs = 3;
 static bool verbose;
+static bool client_nodelay;	/* -N: TCP_NODELAY on the client's socket */
 static const char *label = "";
 static const char *write_to;		/* -o: write the message there and exit */
 
@@ -905,6 +908,12 @@ fc_open(struct filter_conn *fc, const struct sockspec *sp, struct stats *s)
 		close(fd);
 		return -1;
 	}
+	/* -N: a client that turns Nagle off, to tell its stalls from the filter's. */
+	if (client_nodelay && sp->family != AF_UNIX) {
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	fc->fd = fd;
 	v[0] = htonl(MF_OFFER_VERSION);
 	v[1] = htonl(MF_OFFER_ACTIONS);
@@ -1553,6 +1562,7 @@ usage(void)
 	    "  -p PID  filter process whose user+sys CPU to report (repeatable)\n"
 	    "  -w MODE postfix (default: flush before reads and at the smtpd->cleanup\n"
 	    "          handoff), reply (flush before reads only), each (a write per packet)\n"
+	    "  -N      TCP_NODELAY on the client's sockets (Postfix sets none)\n"
 	    "  -I N    open N sessions, leave them idle -T S seconds (default 3), close\n"
 	    "  -t S    reply timeout in seconds (default 30)\n"
 	    "  -o FILE write the message to FILE (LF line ends, for smtp-source -F), exit\n"
@@ -1571,7 +1581,7 @@ main(int argc, char **argv)
 	int ch, i, j, rc = 0;
 
 	dump_k = 5;
-	while ((ch = getopt(argc, argv, "a:b:c:d:D:e:f:F:H:I:k:L:m:n:o:p:R:t:T:u:vw:xz:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:c:d:D:e:f:F:H:I:k:L:m:Nn:o:p:R:t:T:u:vw:xz:")) != -1) {
 		switch (ch) {
 		case 'a': client_addr = optarg; break;
 		case 'b':
@@ -1598,6 +1608,7 @@ main(int argc, char **argv)
 		case 'k': dump_k = atol(optarg); break;
 		case 'L': label = optarg; break;
 		case 'm': per_conn = atol(optarg); break;
+		case 'N': client_nodelay = true; break;
 		case 'n':
 			total = atol(optarg);
 			if (total < 1)

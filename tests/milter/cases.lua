@@ -33,7 +33,8 @@ local function transaction(t)
 		-- OPTNEG packet and its third in the steps field, whatever its
 		-- manual says: so steps first, then actions.
 		local e = mt.negotiate(conn, 6, SMFIP_HDR_LEADSPC + SMFIP_SKIP +
-		    SMFIP_NR_CONN + SMFIP_NR_HELO + SMFIP_NR_HDR + SMFIP_NORCPT + SMFIP_NOUNKNOWN,
+		    SMFIP_NR_CONN + SMFIP_NR_HELO + SMFIP_NR_HDR + SMFIP_NR_MAIL + SMFIP_NR_BODY +
+		    SMFIP_NORCPT + SMFIP_NOUNKNOWN,
 		    t.actions)
 		if e ~= nil then
 			error("mt.negotiate failed: " .. tostring(e))
