@@ -26,11 +26,7 @@ export top_srcdir top_builddir
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 RS_NAME=explain
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (a private network namespace and DNS server)"
-[ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
-rs_require_tools openssl unshare ip ss base64
-/usr/bin/python3 -c 'import dkim, dnslib' 2>/dev/null ||
-	{ echo "Bail out! /usr/bin/python3 lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+rs_test_needs "a private network namespace and DNS server" openssl unshare ip ss base64
 
 rs_sandbox "$0" "$@"
 rs_init explain

@@ -731,6 +731,25 @@ rs_require_tools() {
 			{ echo "Bail out! $tool not found (run tools/setup-debian.sh)"; exit 1; }
 	done
 }
+# rs_require_pydkim: the independent verifier and the test DNS server's
+# library, or the run bails out.
+rs_require_pydkim() {
+	"$RS_PY" -c 'import dkim, dnslib' 2>/dev/null ||
+		{ echo "Bail out! $RS_PY lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+}
+# rs_test_needs WHY TOOL...: the prologue of a test that runs a built
+# relaysign as root in private namespaces: skipped (TAP) when not root
+# ("needs root (WHY)") or relaysign is not built; bails out when a TOOL or
+# python3-dkim/dnslib is missing.  Sets RELAYSIGN if it is not set.
+rs_test_needs() {
+	local why=$1
+	shift
+	RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
+	[ "$(id -u)" = 0 ] || tap_skip_all "needs root ($why)"
+	[ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
+	rs_require_tools "$@"
+	rs_require_pydkim
+}
 # tap_skip_all REASON: the whole script is skipped (TAP plan 1..0).  Under
 # RELAYSIGN_REQUIRE_ALL=1 (tools/test.sh, so CI) a skip is a failure.
 tap_skip_all() {

@@ -34,11 +34,7 @@ export top_srcdir top_builddir
 . "$top_srcdir/tools/lib.sh"
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix)"
-[ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
-rs_require_tools postfix postconf postqueue smtp-sink openssl unshare ip ss
-/usr/bin/python3 -c 'import dkim, dnslib' 2>/dev/null ||
-	{ echo "Bail out! /usr/bin/python3 lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-sink openssl unshare ip ss
 
 rs_sandbox "$0" "$@"
 rs_init bounces
@@ -109,14 +105,7 @@ box_for() {
 	return 1
 }
 
-logline() {     # logline QID: relaysign's line for QID (waits up to 3 s)
-	local i
-	for ((i = 0; i < 30; i++)); do
-		grep -F "$1:" "$LOG" 2>/dev/null | tail -1 | grep . && return 0
-		sleep 0.1
-	done
-	return 1
-}
+logline() { rx_logline "$1"; }
 
 # --- the trusted relay's notice: one live patron, one dead address --------
 ENVID="notice-$$"

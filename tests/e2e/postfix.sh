@@ -36,8 +36,7 @@ if [ -z "$STANDIN" ] && [ ! -x "$RELAYSIGN" ]; then
 	tap_skip_all "relaysign not built ($RELAYSIGN)"
 fi
 rs_require_tools postfix postconf postqueue smtp-sink swaks openssl unshare ip ss perl
-/usr/bin/python3 -c 'import dkim, dnslib' 2>/dev/null ||
-	{ echo "Bail out! /usr/bin/python3 lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+rs_require_pydkim
 perl -MMail::DKIM::Verifier -MNet::DNS -e 1 2>/dev/null ||
 	{ echo "Bail out! Perl Mail::DKIM / Net::DNS missing (apt-get install libmail-dkim-perl libnet-dns-perl)"; exit 1; }
 

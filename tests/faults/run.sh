@@ -44,11 +44,7 @@ export top_srcdir top_builddir
 . "$top_srcdir/tools/lib.sh"
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix)"
-[ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
-rs_require_tools postfix postconf postqueue smtp-source smtp-sink openssl unshare ip ss setpriv
-/usr/bin/python3 -c 'import dkim, dnslib' 2>/dev/null ||
-	{ echo "Bail out! /usr/bin/python3 lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-source smtp-sink openssl unshare ip ss setpriv
 
 rs_sandbox "$0" "$@"
 rs_init faults

@@ -226,3 +226,41 @@ rx_result() {
 		echo "odd:sigs=$nsig,ar=$(tr -d '\n' <<<"$ar" | cut -c1-120)"
 	fi
 }
+
+# rx_must_start NAME CONF [LABEL]: rx_start_milter as a TAP check ("LABEL
+# started"); when it does not start, its log, the plan padded, and exit 1.
+rx_must_start() {
+	if rx_start_milter "$1" "$2"; then
+		tap_ok "${3:-relaysign} started"
+		return 0
+	fi
+	tap_not_ok "${3:-relaysign} started"
+	diag_log "$LOG" 30
+	tap_done
+	exit 1
+}
+
+# rx_logline QID [TENTHS]: relaysign's last line in $LOG about QID, waiting
+# up to TENTHS tenths of a second (default 30) for it to be written.
+rx_logline() {
+	local i
+	[ -n "$1" ] || return 1
+	for ((i = 0; i < ${2:-30}; i++)); do
+		grep -F "$1:" "$LOG" 2>/dev/null | tail -1 | grep . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# rx_verify_pair FILE [DOMAIN]: dkimpy passes the RSA (s=rsa2026) and the
+# Ed25519 (s=ed2026) signature, of d=DOMAIN when given, and FILE has
+# exactly those two DKIM-Signature fields; else dkimpy's words.
+rx_verify_pair() {
+	local out d=${2:+d=$2 }
+	out=$(verify_py "$1" 2>&1)
+	grep -q "${d}s=rsa2026 a=rsa-sha256 result=pass" <<<"$out" &&
+		grep -q "${d}s=ed2026 a=ed25519-sha256 result=pass" <<<"$out" &&
+		[ "$(hdr_count "$1" DKIM-Signature)" = 2 ] && return 0
+	echo "$out"
+	return 1
+}

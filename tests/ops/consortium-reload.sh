@@ -62,11 +62,7 @@ S=${RS_CR_SESSIONS:-6}
 PACE=${RS_CR_PACE:-0.05}
 export RELAYSIGN RS_CR_N=$NI RS_CR_SESSIONS=$S RS_CR_PACE=$PACE
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix)"
-[ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
-rs_require_tools postfix postconf postqueue smtp-sink openssl unshare ip ss xargs
-"$RS_PY" -c 'import dkim, dnslib' 2>/dev/null ||
-	{ echo "Bail out! $RS_PY lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-sink openssl unshare ip ss xargs
 
 rs_sandbox "$0" "$@"
 rs_init ops-consortium

@@ -50,8 +50,7 @@ if [ "${RELAYSIGN_REQUIRE_ALL:-0}" != 1 ]; then
 	done
 fi
 rs_require_tools dpkg-buildpackage lintian dh rsyslogd postfix smtp-sink setpriv systemd-analyze
-/usr/bin/python3 -c 'import dkim, dnslib' 2>/dev/null ||
-	{ echo "Bail out! /usr/bin/python3 lacks dkim/dnslib"; exit 1; }
+rs_require_pydkim
 
 rs_sandbox "$0" "$@"
 rs_init deb

@@ -47,11 +47,7 @@ export top_srcdir top_builddir
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 export RELAYSIGN
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix, a user to switch to)"
-[ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
-rs_require_tools postfix postconf postqueue smtp-sink swaks openssl unshare ip ss pkg-config ldd
-"$RS_PY" -c 'import dkim, dnslib' 2>/dev/null ||
-	{ echo "Bail out! $RS_PY lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+rs_test_needs "namespaces, a private Postfix, a user to switch to" postfix postconf postqueue smtp-sink swaks openssl unshare ip ss pkg-config ldd
 
 rs_sandbox "$0" "$@"
 rs_init ops-privdrop

@@ -69,12 +69,9 @@ export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
 . "$top_srcdir/tools/lib.sh"
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, overlay mounts, a real Postfix)"
-[ -x "$top_builddir/relaysign" ] || tap_skip_all "relaysign not built ($top_builddir/relaysign)"
-rs_require_tools postfix postconf smtp-sink swaks openssl unshare ip ss make \
-	rsyslogd dovecot doveadm adduser make-ssl-cert
-"$RS_PY" -c 'import dkim, dnslib' 2>/dev/null ||
-	{ echo "Bail out! $RS_PY lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+RELAYSIGN=$top_builddir/relaysign	# the built tree's, whatever the caller set
+rs_test_needs "namespaces, overlay mounts, a real Postfix" postfix postconf smtp-sink swaks \
+	openssl unshare ip ss make rsyslogd dovecot doveadm adduser make-ssl-cert
 
 rs_sandbox "$0" "$@"
 rs_init ops-readme

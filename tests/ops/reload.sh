@@ -55,11 +55,7 @@ N=${RS_RELOAD_MESSAGES:-600}
 S=${RS_RELOAD_SESSIONS:-10}
 export RELAYSIGN RS_RELOAD_MESSAGES=$N RS_RELOAD_SESSIONS=$S
 
-[ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, a private Postfix)"
-[ -x "$RELAYSIGN" ] || tap_skip_all "relaysign not built ($RELAYSIGN)"
-rs_require_tools postfix postconf postqueue smtp-source smtp-sink openssl unshare ip ss
-"$RS_PY" -c 'import dkim, dnslib' 2>/dev/null ||
-	{ echo "Bail out! $RS_PY lacks dkim/dnslib (apt-get install python3-dkim python3-dnslib)"; exit 1; }
+rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-source smtp-sink openssl unshare ip ss
 
 rs_sandbox "$0" "$@"
 rs_init ops-reload
