@@ -10,16 +10,9 @@
  * record split into several strings, or any other valid encoding of the
  * same key all count as a match.
  *
- * DNS goes through libresolv (res_nquery, ns_parserr): the only wire
- * format read here is the TXT rdata itself, a sequence of length-prefixed
- * character-strings (RFC 1035 3.3.14).
+ * DNS goes through dns.c (dns_res_txt), whose one TXT reader joins each
+ * record's character-strings (RFC 6376 3.6.2.2).
  */
-#include <sys/types.h>
-#include <netinet/in.h>
-#include <arpa/nameser.h>
-#include <netdb.h>
-#include <resolv.h>
-
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +25,7 @@
 
 #include "conf.h"
 #include "keytable.h"
+#include "dns.h"
 #include "keycheck.h"
 #include "util.h"
 
@@ -503,115 +497,12 @@ keycheck_check(const struct key *key, keycheck_lookup *lookup, void *arg, char *
 	return r;
 }
 
-/* keycheck_rdata_txt: one TXT rdata's character-strings joined. */
-int
-keycheck_rdata_txt(const unsigned char *rd, size_t rdlen, char **txt_r, char *err,
-    size_t errlen)
-{
-	char *txt;
-	size_t i = 0, n = 0, k;
-
-	/* The joined text is shorter than the rdata: one length byte a string. */
-	if (rdlen > KEYCHECK_TXT_MAX)
-		return util_seterr(err, errlen, "a TXT record of %zu bytes, more than the %d "
-		    "a DKIM key record needs", rdlen, KEYCHECK_TXT_MAX);
-	if ((txt = malloc(rdlen + 1)) == NULL)
-		return util_seterr(err, errlen, "out of memory");
-	while (i < rdlen) {
-		size_t l = rd[i++];
-
-		if (l > rdlen - i) {
-			free(txt);
-			return util_seterr(err, errlen, "malformed TXT record in the answer");
-		}
-		for (k = 0; k < l; k++)
-			txt[n++] = rd[i + k] != '\0' ? (char)rd[i + k] : '\x7f';
-		i += l;
-	}
-	txt[n] = '\0';
-	*txt_r = txt;
-	return 0;
-}
-
-/* keycheck_res_lookup: TXT records through the system's resolver. */
+/* keycheck_res_lookup: TXT records through the system's resolver (dns.c). */
 int
 keycheck_res_lookup(void *arg, const char *name, char ***txts_r, char *err, size_t errlen)
 {
-	struct __res_state rs;
-	unsigned char *ans;
-	ns_msg msg;
-	ns_rr rr;
-	char **txts = NULL, *txt;
-	int len, i, count, rc = 0;
-
 	(void)arg;
-	*txts_r = NULL;
-	memset(&rs, 0, sizeof(rs));
-	if (res_ninit(&rs) != 0)
-		return util_seterr(err, errlen, "cannot read the resolver configuration");
-	/*
-	 * EDNS0 (RFC 6891): glibc then offers a 1200-byte UDP answer, which a
-	 * 4096-bit key record fits in, instead of 512 and a retry over TCP;
-	 * glibc retries without EDNS0 when a server chokes on it.
-	 */
-	rs.options |= RES_USE_EDNS0;
-	if ((ans = malloc(NS_MAXMSG)) == NULL) {
-		res_nclose(&rs);
-		return util_seterr(err, errlen, "out of memory");
-	}
-	len = res_nquery(&rs, name, ns_c_in, ns_t_txt, ans, NS_MAXMSG);
-	if (len < 0) {
-		switch (rs.res_h_errno) {
-		case HOST_NOT_FOUND:	/* NXDOMAIN */
-		case NO_DATA:		/* the name exists, no TXT */
-			break;
-		case TRY_AGAIN:
-			rc = util_seterr(err, errlen, "no answer (server failure or timeout)");
-			break;
-		case NO_RECOVERY:
-			rc = util_seterr(err, errlen, "the server refused or could not answer");
-			break;
-		default:
-			rc = util_seterr(err, errlen, "lookup failed (resolver error %d)",
-			    rs.res_h_errno);
-			break;
-		}
-		goto out;
-	}
-	if (len > NS_MAXMSG || ns_initparse(ans, len, &msg) < 0) {
-		rc = util_seterr(err, errlen, "malformed answer");
-		goto out;
-	}
-	count = ns_msg_count(msg, ns_s_an);
-	for (i = 0; i < count; i++) {
-		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0) {
-			rc = util_seterr(err, errlen, "malformed answer");
-			goto out;
-		}
-		/* CNAMEs on the way are followed by the server; skip them. */
-		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
-			continue;
-		if (strv_len(txts) == KEYCHECK_RECORDS_MAX)
-			break;
-		rc = keycheck_rdata_txt(ns_rr_rdata(rr), ns_rr_rdlen(rr), &txt, err, errlen);
-		if (rc != 0)
-			goto out;
-		rc = strv_push(&txts, txt);
-		free(txt);
-		if (rc != 0) {
-			rc = util_seterr(err, errlen, "out of memory");
-			goto out;
-		}
-	}
-out:
-	free(ans);
-	res_nclose(&rs);
-	if (rc != 0) {
-		strv_free(txts);
-		return -1;
-	}
-	*txts_r = txts;
-	return 0;
+	return dns_res_txt(name, KEYCHECK_RECORDS_MAX, KEYCHECK_TXT_MAX, txts_r, err, errlen);
 }
 
 /* keycheck_result_name: a short name for a result. */

@@ -54,25 +54,13 @@ typedef int keycheck_lookup(void *arg, const char *name, char ***txts_r, char *e
 
 /*
  * keycheck_res_lookup: a keycheck_lookup that asks the resolver of
- * /etc/resolv.conf with res_nquery(3) (TCP is used when the answer is
- * truncated) and joins each TXT record with keycheck_rdata_txt.  Reads at
- * most KEYCHECK_RECORDS_MAX records.  arg is unused.
+ * /etc/resolv.conf (dns_res_txt, dns.h).  Reads at most
+ * KEYCHECK_RECORDS_MAX records of at most KEYCHECK_TXT_MAX bytes.  arg is
+ * unused.
  */
 int keycheck_res_lookup(void *arg, const char *name, char ***txts_r, char *err,
     size_t errlen);
 
-/*
- * keycheck_rdata_txt: the rdata rd[0..len) of one TXT record, a sequence of
- * length-prefixed character-strings (RFC 1035 3.3.14), joined into one
- * allocated string in *txt_r (RFC 6376 3.6.2.2: "strings in a TXT RR MUST
- * be concatenated together before use"; caller frees).  A NUL byte, which
- * no DKIM tag-list may hold (RFC 6376 3.2), becomes DEL (0x7f) so that the
- * record parser refuses it rather than seeing a shorter record.  Returns
- * 0, or -1 with the reason in err: a string running past the end, or an
- * rdata longer than KEYCHECK_TXT_MAX.
- */
-int keycheck_rdata_txt(const unsigned char *rd, size_t len, char **txt_r, char *err,
-    size_t errlen);
 
 /*
  * keycheck_record: compares one DKIM key record txt[0..len) (the

@@ -48,8 +48,8 @@
  * cache: a postmaster who reloads after fixing DNS sees the fix at once.
  *
  * DNS messages are taken apart by libresolv (ns_initparse, ns_parserr,
- * ns_name_uncompress); only the character-strings inside a TXT RDATA are
- * walked here, with bounds checks.
+ * ns_name_uncompress); the character-strings inside a TXT RDATA by
+ * dns_txt_join (dns.c), the one TXT reader.
  *
  * Threads.  libmilter runs each connection in a thread of its own, so
  * checks run concurrently.  libspf2 reaches the DNS layer only through the
@@ -98,6 +98,7 @@
 #include <strings.h>
 
 #include "align.h"
+#include "dns.h"
 #include "spf.h"
 #include "util.h"
 
@@ -348,27 +349,6 @@ rr_add(SPF_dns_rr_t *rr, int n, const void *data, size_t len, bool string)
 }
 
 /*
- * txt_join: joins the character-strings of one TXT RDATA into buf
- * (RFC 7208 3.3: concatenated with no separator).  Returns the length,
- * or -1 when a length byte overruns the RDATA or the text holds a NUL.
- */
-static long
-txt_join(const unsigned char *rdata, size_t rdlen, char *buf)
-{
-	size_t i = 0, out = 0, n;
-
-	while (i < rdlen) {
-		n = rdata[i++];
-		if (n > rdlen - i || memchr(rdata + i, '\0', n) != NULL)
-			return -1;
-		memcpy(buf + out, rdata + i, n);
-		out += n;
-		i += n;
-	}
-	return (long)out;
-}
-
-/*
  * negative_ttl: how long a negative answer may be kept (RFC 2308 5): the
  * smaller of the authority SOA's TTL and its MINIMUM field; 0 (not kept)
  * without an SOA.
@@ -506,7 +486,7 @@ resolv_lookup(struct spf_ctx *ctx, const char *domain, ns_type type, long left_m
 				bad = true;
 				break;
 			}
-			if ((tlen = txt_join(rdata, rdlen, rr->rr[n]->txt)) < 0)
+			if ((tlen = dns_txt_join(rdata, rdlen, rr->rr[n]->txt)) < 0)
 				continue; /* a record no SPF or DMARC text can be */
 			rr->rr[n]->txt[tlen] = '\0';
 			break;
