@@ -25,31 +25,10 @@
  * insert header values folded with LF alone (smfi_insheader), so the CRs
  * are dropped, as OpenDKIM's filter does (dkimf_stripcr).
  *
- * Keys.  libopendkim takes a signing key only as PEM text and decodes it
- * in every dkim_eom() (dkim_privkey_load: BIO_new_mem_buf on its copy,
- * PEM_read_bio_PrivateKey, EVP_PKEY_get1_RSA for RSA).  With OpenSSL 3.0
- * that decode, and the blinding a fresh RSA key sets up, took three
- * quarters of the CPU of an RSA-2048 message here and nine tenths of an
- * Ed25519 one (bench/signbench.c).  struct key holds the key decoded at
- * load, so keycache.c answers libopendkim's PEM_read_bio_PrivateKey with
- * it (ELF symbol interposition); everything else stays libopendkim's:
- * canonicalization, hashes, the signature operation, base64, the field.
- * The other ways weighed:
- * - Signing ourselves with the hashes of dkim_sig_gethashes(): a signing
- *   handle finishes its header hash only inside dkim_eom_sign, after
- *   loading the key and right before signing; no call finishes it without
- *   a key.  A cheap throwaway key would cost a second signature and b=
- *   edited by hand in the finished field.
- * - The DER form ("MII..." base64, which dkim_sign also takes): decoded
- *   in every message all the same (d2i_PrivateKey_bio).
- * - Replacing the exported dkim_privkey_load: it fills libopendkim's
- *   private struct dkim_crypto.  No call of 2.11 takes an EVP_PKEY.
- * The interposition is checked, not assumed: sign_lib_new signs once with
- * a throwaway Ed25519 key (probe); if the cached key was not asked for (a
- * build where libcrypto's definition binds first) every message goes the
- * plain way, as decode_per_message asks.  The cached key answers only the
- * exact PEM text of the key being signed with, else OpenSSL decodes: a
- * message never gets another key's signature nor fails for the shortcut.
+ * Keys.  libopendkim decodes the PEM text of the key in every dkim_eom();
+ * dkimfix.c hands it the key decoded at load instead, and tracks the
+ * memory an Ed25519 handle of 2.11.0~beta2 keeps: the libopendkim
+ * workarounds, with their explanation, are all in dkimfix.h.
  *
  * Threads.  One struct key serves every connection thread at once.
  * Shared are the EVP_PKEY, which EVP_PKEY_get1_RSA turns into a cached
@@ -61,24 +40,8 @@
  * by BN_MONT_CTX_set_locked.  Ed25519 signing makes an EVP_PKEY_CTX per
  * message and only reads the key.  openssl-threads(7): shared objects are
  * safe while calls on them modify nothing, or lock what they cache.
- * keycache.c's thread-local slot is set and cleared around one synchronous
+ * dkimfix.c's thread-local slot is set and cleared around one synchronous
  * dkim_eom(), so a message may move between libmilter threads.
- *
- * Memory.  libopendkim 2.11.0~beta2 (Debian 12) dkim_free() releases the
- * key objects of RSA handles only: an Ed25519 handle keeps its EVP_PKEY
- * and its 64-byte signature buffer (about 0.5 KB a message with a decoded
- * key; fixed upstream by OpenDKIM pull request #321, not in Debian).  Both
- * remedies are right whether or not the library is fixed:
- * - Each handle allocates through dkim_init()'s allocator with a closure
- *   of its own (struct arena): malloc and free, plus a record of the live
- *   blocks; what is still recorded after dkim_free() was leaked and is
- *   freed.  Exact, because libopendkim frees handle memory only through
- *   that allocator: its plain free() calls are on memory from plain malloc
- *   or strdup, but for HCLOBBER (GnuTLS builds only) and the x-tags of
- *   dkim_add_xtag (never called here).
- * - probe learns whether dkim_free() drops an Ed25519 key from an ex_data
- *   free callback on the throwaway key; only if it does not does
- *   sig_release drop the reference libopendkim was handed.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -93,7 +56,7 @@
 #include <openssl/pem.h>
 #include <opendkim/dkim.h>
 
-#include "keycache.h"
+#include "dkimfix.h"
 #include "sign.h"
 #include "util.h"
 
@@ -105,20 +68,7 @@ struct sign_lib {
 	dkim_canon_t canon_header;
 	dkim_canon_t canon_body;
 	bool feed_dkim_sigs;	/* "dkim-signature" is among the names to sign */
-	bool cache_keys;	/* probe: libopendkim takes the decoded key */
-	bool ed25519_kept;	/* probe: dkim_free() keeps an Ed25519 key */
-	char keyuse[200];	/* for sign_lib_keyuse */
-};
-
-/*
- * What libopendkim allocated for one handle and has not freed: a set of
- * pointers, open addressing with linear probing (Knuth, TAOCP vol. 3,
- * 6.4, algorithms L and R), at most half full.
- */
-struct arena {
-	void **slot;		/* NULL: empty */
-	size_t cap;		/* 0 or a power of two */
-	size_t n;
+	struct dkimfix_probe fix;	/* what dkimfix_probe found */
 };
 
 /* One signature in the making. */
@@ -126,7 +76,7 @@ struct sig {
 	DKIM *dkim;
 	const struct key *key;
 	char *value;		/* after signer_eom: LF-folded, no "DKIM-Signature:" */
-	struct arena arena;	/* the handle's memory (dkim_sign's memclosure) */
+	struct dkimfix_arena arena;	/* the handle's memory (dkim_sign's memclosure) */
 	EVP_PKEY *handed;	/* the key libopendkim got in dkim_eom, if seen */
 };
 
@@ -140,120 +90,6 @@ struct signer {
 	unsigned char *buf;	/* scratch for header fields and repaired chunks */
 	size_t bufcap;
 };
-
-/* arena_home: the slot where p belongs (Fibonacci hashing, TAOCP 6.4). */
-static size_t
-arena_home(const struct arena *a, const void *p)
-{
-	uint64_t h = (uint64_t)(uintptr_t)p * UINT64_C(0x9e3779b97f4a7c15);
-
-	return (size_t)(h ^ (h >> 32)) & (a->cap - 1);
-}
-
-/* arena_grow: doubles the table (64 slots at first); -1 when out of memory. */
-static int
-arena_grow(struct arena *a)
-{
-	struct arena b = { NULL, a->cap == 0 ? 64 : 2 * a->cap, a->n };
-	size_t i, j;
-
-	if (b.cap < a->cap || (b.slot = calloc(b.cap, sizeof(*b.slot))) == NULL)
-		return -1;
-	for (i = 0; i < a->cap; i++) {
-		if (a->slot[i] == NULL)
-			continue;
-		for (j = arena_home(&b, a->slot[i]); b.slot[j] != NULL; j = (j + 1) & (b.cap - 1))
-			;
-		b.slot[j] = a->slot[i];
-	}
-	free(a->slot);
-	*a = b;
-	return 0;
-}
-
-/* arena_add: records p; -1 when out of memory. */
-static int
-arena_add(struct arena *a, void *p)
-{
-	size_t i;
-
-	if (2 * (a->n + 1) > a->cap && arena_grow(a) == -1)
-		return -1;
-	for (i = arena_home(a, p); a->slot[i] != NULL; i = (i + 1) & (a->cap - 1))
-		;
-	a->slot[i] = p;
-	a->n++;
-	return 0;
-}
-
-/* arena_del: forgets p if recorded (TAOCP algorithm R: no tombstones). */
-static void
-arena_del(struct arena *a, const void *p)
-{
-	size_t i, j, k, mask = a->cap - 1;
-
-	if (a->n == 0)
-		return;
-	for (i = arena_home(a, p); a->slot[i] != p; i = (i + 1) & mask)
-		if (a->slot[i] == NULL)
-			return;
-	/* Move back every later entry of the run whose home is not in (i, j]. */
-	for (j = i;;) {
-		j = (j + 1) & mask;
-		if (a->slot[j] == NULL)
-			break;
-		k = arena_home(a, a->slot[j]);
-		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
-			a->slot[i] = a->slot[j];
-			i = j;
-		}
-	}
-	a->slot[i] = NULL;
-	a->n--;
-}
-
-/*
- * arena_reclaim: frees every block still recorded (what dkim_free() left
- * behind) and the table; returns how many blocks there were.
- */
-static size_t
-arena_reclaim(struct arena *a)
-{
-	size_t i, n = a->n;
-
-	for (i = 0; i < a->cap; i++)
-		free(a->slot[i]);
-	free(a->slot);
-	memset(a, 0, sizeof(*a));
-	return n;
-}
-
-/*
- * arena_malloc: dkim_init()'s allocator.  closure is the handle's arena
- * (dkim_sign's memclosure), NULL for library-wide memory, which is not
- * recorded.  A block that cannot be recorded is not handed out, so
- * libopendkim reports "out of memory" rather than leaking it.
- */
-static void *
-arena_malloc(void *closure, size_t n)
-{
-	void *p = malloc(n);
-
-	if (p != NULL && closure != NULL && arena_add(closure, p) == -1) {
-		free(p);
-		return NULL;
-	}
-	return p;
-}
-
-/* arena_free: dkim_init()'s deallocator; memory never recorded is freed too. */
-static void
-arena_free(void *closure, void *p)
-{
-	if (closure != NULL && p != NULL)
-		arena_del(closure, p);
-	free(p);
-}
 
 /* canon_of: our canonicalization enum as libopendkim's. */
 static dkim_canon_t
@@ -286,126 +122,6 @@ names_ok(char *const *v, const char **bad_r)
 	return true;
 }
 
-/* probe_freed: EVP_PKEY ex_data free callback; notes the probe key's end. */
-static void
-probe_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
-	if (ptr != NULL)
-		*(bool *)ptr = true;
-}
-
-/*
- * probe: signs one message with a throwaway Ed25519 key, through a
- * library handle of its own (the user's header lists cannot get in the
- * way), to learn by behaviour rather than by version number whether
- * libopendkim's PEM_read_bio_PrivateKey call reaches keycache.c and takes
- * the cached key, and whether its dkim_free() releases an Ed25519 key.
- * Sets sl->cache_keys, sl->ed25519_kept and sl->keyuse.  Anything that
- * fails leaves both false: the plain way, and nothing freed that
- * libopendkim might free itself.
- */
-static void
-probe(struct sign_lib *sl, bool use_cache)
-{
-	static const char from[] = "From: probe@probe.invalid";
-	struct key k = { 0 };
-	struct arena arena = { 0 };
-	struct keycache_result res = { false, false, NULL };
-	DKIM_LIB *lib = NULL;
-	DKIM *dkim = NULL;
-	EVP_PKEY *pkey = NULL;
-	BIO *bio = NULL;
-	DKIM_STAT st = DKIM_STAT_OK;
-	char *pem = NULL;
-	long len = 0;
-	bool freed = false;
-	int idx;
-
-	util_strlcpy(sl->keyuse, "libopendkim decodes each key in every message: "
-	    "the check of its key loading failed", sizeof(sl->keyuse));
-	idx = EVP_PKEY_get_ex_new_index(0, NULL, NULL, NULL, probe_freed);
-	/*
-	 * First the instrument: if the callback did not report a key's end,
-	 * a key libopendkim frees would look kept, and be freed twice.
-	 */
-	if (idx < 0 || (pkey = EVP_PKEY_new()) == NULL ||
-	    EVP_PKEY_set_ex_data(pkey, idx, &freed) != 1)
-		goto out;
-	EVP_PKEY_free(pkey);
-	pkey = NULL;
-	if (!freed)
-		goto out;
-	freed = false;
-	if ((lib = dkim_init(arena_malloc, arena_free)) == NULL ||
-	    (pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
-	    (bio = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    (len = BIO_get_mem_data(bio, &pem)) <= 0 ||
-	    (k.pem = malloc((size_t)len + 1)) == NULL)
-		goto out;
-	memcpy(k.pem, pem, (size_t)len);
-	k.pem[len] = '\0';
-	k.pemlen = (size_t)len;
-	k.pkey = pkey;
-	k.alg = KEY_ALG_ED25519_SHA256;
-	k.bits = 256;
-	dkim = dkim_sign(lib, (const unsigned char *)"probe", &arena, (dkim_sigkey_t)k.pem,
-	    (const unsigned char *)"probe", (const unsigned char *)"probe.invalid",
-	    DKIM_CANON_RELAXED, DKIM_CANON_RELAXED, DKIM_SIGN_ED25519SHA256, (ssize_t)-1, &st);
-	if (dkim == NULL ||
-	    dkim_header(dkim, (unsigned char *)(uintptr_t)from, strlen(from)) != DKIM_STAT_OK ||
-	    dkim_eoh(dkim) != DKIM_STAT_OK)
-		goto out;
-	keycache_arm(&k, use_cache);
-	st = dkim_eom(dkim, NULL);
-	keycache_disarm(&res);
-	if (res.pkey == NULL) {
-		/* XXX not called: a key dkim_free() keeps leaks here, and per message */
-		if (!res.called)
-			util_strlcpy(sl->keyuse, "libopendkim decodes each key in every message: "
-			    "its PEM_read_bio_PrivateKey call does not reach relaysign (libcrypto's "
-			    "binds first); an Ed25519 key dkim_free() keeps leaks",
-			    sizeof(sl->keyuse));
-		goto out;
-	}
-	/* From here libopendkim holds the only reference to res.pkey. */
-	if (res.cached) {
-		EVP_PKEY_free(pkey);
-		pkey = NULL;
-	}
-	if (EVP_PKEY_set_ex_data(res.pkey, idx, &freed) != 1)
-		goto out;	/* XXX res.pkey leaks once if dkim_free() keeps it */
-	(void)dkim_free(dkim);
-	dkim = NULL;
-	if (!freed) {
-		sl->ed25519_kept = true;
-		EVP_PKEY_free(res.pkey);
-	}
-	sl->cache_keys = res.cached && st == DKIM_STAT_OK;
-	snprintf(sl->keyuse, sizeof(sl->keyuse), "%s; libopendkim's dkim_free() %s",
-	    sl->cache_keys ? "keys decoded once, at load" : !use_cache ?
-	    "libopendkim decodes each key in every message, as asked" :
-	    "libopendkim decodes each key in every message: it refused the decoded key",
-	    sl->ed25519_kept ? "keeps Ed25519 keys (2.11.0~beta2), relaysign frees them" :
-	    "frees Ed25519 keys itself");
-out:
-	if (dkim != NULL)
-		(void)dkim_free(dkim);
-	(void)arena_reclaim(&arena);
-	if (idx >= 0)
-		(void)CRYPTO_free_ex_index(CRYPTO_EX_INDEX_EVP_PKEY, idx);
-	EVP_PKEY_free(pkey);
-	BIO_free(bio);
-	free(k.pem);
-	if (lib != NULL)
-		dkim_close(lib);
-}
-
 /* sign_lib_new: the libopendkim library handle and the shared parameters. */
 struct sign_lib *
 sign_lib_new(const struct sign_params *params, char *err, size_t errlen)
@@ -426,7 +142,7 @@ sign_lib_new(const struct sign_params *params, char *err, size_t errlen)
 	}
 	sl->canon_header = canon_of(params->canon_header);
 	sl->canon_body = canon_of(params->canon_body);
-	if ((sl->lib = dkim_init(arena_malloc, arena_free)) == NULL) {
+	if ((sl->lib = dkim_init(dkimfix_malloc, dkimfix_free)) == NULL) {
 		free(sl);
 		util_seterr(err, errlen, "dkim_init failed");
 		return NULL;
@@ -488,7 +204,7 @@ sign_lib_new(const struct sign_params *params, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	probe(sl, !params->decode_per_message);
+	dkimfix_probe(&sl->fix, !params->decode_per_message);
 	return sl;
 fail:
 	sign_lib_free(sl);
@@ -510,14 +226,14 @@ sign_lib_free(struct sign_lib *sl)
 bool
 sign_lib_keys_cached(const struct sign_lib *sl)
 {
-	return sl->cache_keys;
+	return sl->fix.cache_keys;
 }
 
-/* sign_lib_keyuse: probe's finding in words. */
+/* sign_lib_keyuse: dkimfix_probe's finding in words. */
 const char *
 sign_lib_keyuse(const struct sign_lib *sl)
 {
-	return sl->keyuse;
+	return sl->fix.keyuse;
 }
 
 /* sig_err: the reason libopendkim gives for status on handle dkim. */
@@ -582,20 +298,20 @@ sig_begin(const struct sign_lib *sl, struct sig *s, const char *jobid, char *err
 
 /*
  * sig_finish: ends the body, makes the signature and keeps its value with
- * LF folding.  dkim_eom() loads the key: from keycache.c when sl says so,
+ * LF folding.  dkim_eom() loads the key: from dkimfix.c when sl says so,
  * and the key it got is noted for sig_release either way.
  */
 static int
 sig_finish(const struct sign_lib *sl, struct sig *s, char *err, size_t errlen)
 {
-	struct keycache_result res;
+	struct dkimfix_result res;
 	unsigned char *hdr = NULL;
 	size_t len = 0, i, j;
 	DKIM_STAT st;
 
-	keycache_arm(s->key, sl->cache_keys);
+	dkimfix_arm(s->key, sl->fix.cache_keys);
 	st = dkim_eom(s->dkim, NULL);
-	keycache_disarm(&res);
+	dkimfix_disarm(&res);
 	s->handed = res.pkey;
 	if (st != DKIM_STAT_OK)
 		return sig_err(s, "dkim_eom", st, err, errlen);
@@ -854,7 +570,7 @@ signer_key(const struct signer *sg, size_t i)
 
 /*
  * sig_release: frees the handle, then what it left behind: an Ed25519 key
- * if probe saw dkim_free() keep one, and whatever is left in its arena
+ * if dkimfix_probe saw dkim_free() keep one, and whatever is left in its arena
  * (the signature buffer of such a key).
  */
 static void
@@ -863,10 +579,10 @@ sig_release(const struct sign_lib *sl, struct sig *s)
 	if (s->dkim != NULL)
 		(void)dkim_free(s->dkim);
 	s->dkim = NULL;
-	if (s->handed != NULL && s->key->alg == KEY_ALG_ED25519_SHA256 && sl->ed25519_kept)
+	if (s->handed != NULL && s->key->alg == KEY_ALG_ED25519_SHA256 && sl->fix.ed25519_kept)
 		EVP_PKEY_free(s->handed);
 	s->handed = NULL;
-	(void)arena_reclaim(&s->arena);
+	(void)dkimfix_reclaim(&s->arena);
 	free(s->value);
 	s->value = NULL;
 }

@@ -55,7 +55,7 @@ char *__wrap_strndup(const char *s, size_t n);
 
 /*
  * One leak is not relaysign's: when an allocation libopendkim makes
- * through relaysign's allocator (lib/sign.c, arena_malloc) fails inside
+ * through relaysign's allocator (lib/dkimfix.c, dkimfix_malloc) fails inside
  * dkim_eom() during the start-up probe, libopendkim 2.11.0~beta2's
  * dkim_privkey_load() returns without freeing its memory BIO and key
  * (about 270 bytes, once per such failure; the probe runs at load, never
