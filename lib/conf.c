@@ -2,13 +2,16 @@
 /*
  * conf.c -- relaysign.conf(5): the option table and the parser it drives.
  *
- * One static table names every option with its type, default and bounds.
- * The parser checks a line's shape against the table (how many words,
- * which type) and then hands the words to one setter per option, which
- * checks what only that option knows.  Defaults are text in the table and
- * go through the same setters, so a default can never be a value the
- * parser would refuse.  Nothing here logs: every error is "file:line:
- * reason" in the caller's buffer.
+ * One static table names every option with its type, default, bounds and
+ * the field of struct conf its value goes to (Postfix's style).  The
+ * parser checks a line's shape against the table (how many words, which
+ * type), runs the row's check on every word for what only that option
+ * knows, and stores the value by its type into the row's field, or by the
+ * row's setter for the few that fill more than one field.  Defaults are
+ * text in the table and go the same way, so a default can never be a
+ * value the parser would refuse.  Nothing here logs or opens a file:
+ * runtime.c reads the file and builds the keys and the rest from what is
+ * parsed.  Every error is "file:line: reason" in the caller's buffer.
  */
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,46 +41,6 @@
 #endif
 
 /* Indexes into options[]; the order is the man page's. */
-enum conf_opt {
-	OPT_SOCKET,
-	OPT_AUTHSERV_ID,
-	OPT_RELAY_NETWORKS,
-	OPT_RELAY_NETWORKS_WIDE,
-	OPT_RELAY_AUTH_USERS,
-	OPT_RELAY_BINDINGS,
-	OPT_DOMAIN,
-	OPT_SELECTOR,
-	OPT_KEY_FILE,
-	OPT_KEY_TABLE,
-	OPT_SIGNING_TABLE,
-	OPT_SIGNATURE_ALGORITHM,
-	OPT_CANONICALIZATION,
-	OPT_SIGN_HEADERS,
-	OPT_OVERSIGN_HEADERS,
-	OPT_SIGNATURE_TTL,
-	OPT_ON_BAD_FROM,
-	OPT_USER_ID,
-	OPT_PID_FILE,
-	OPT_UMASK,
-	OPT_BACKGROUND,
-	OPT_SYSLOG,
-	OPT_SYSLOG_FACILITY,
-	OPT_LOG_LEVEL,
-	OPT_RELAY_SPF_NAMES,
-	OPT_REQUIRE_SPF,
-	OPT_DNS_TIMEOUT,
-	OPT_SPF_CACHE_TTL,
-	OPT_DNS_CACHE_SIZE,
-	OPT_DNS_CACHE_MAX_TTL,
-	OPT_ALIGNMENT,
-	OPT_PUBLIC_SUFFIX_LIST,
-	OPT_ORGANIZATIONAL_DOMAINS,
-	OPT_DMARC_LOOKUP,
-	OPT_RETURN_PATH,
-	OPT_OUTBOUND_ADDRESSES,
-	OPT_METRICS_SOCKET,
-	OPT_COUNT
-};
 
 static const char *const alg_words[] = { "rsa-sha256", "ed25519-sha256", NULL };
 static const unsigned alg_values[] = { KEY_ALG_RSA_SHA256, KEY_ALG_ED25519_SHA256 };
@@ -96,7 +60,7 @@ static const enum sign_canon canon_values[][2] = {
 };
 
 static const char *const bad_from_words[] = { "tag", "reject", NULL };
-static const enum policy_on_bad_from bad_from_values[] = {
+static const int bad_from_values[] = {
 	POLICY_BADFROM_TAG, POLICY_BADFROM_REJECT
 };
 
@@ -117,7 +81,7 @@ static const int level_values[] = {
 };
 
 static const char *const align_words[] = { "relaxed", "strict", NULL };
-static const enum align_mode align_values[] = { ALIGN_RELAXED, ALIGN_STRICT };
+static const int align_values[] = { ALIGN_RELAXED, ALIGN_STRICT };
 
 /*
  * DNSTimeout bounds each SPF check and each DMARC look-up.  A message may
@@ -130,51 +94,6 @@ static const enum align_mode align_values[] = { ALIGN_RELAXED, ALIGN_STRICT };
 /* Ten years: an x= further out than that is a mistake, not a policy. */
 #define CONF_TTL_MAX 315360000UL
 
-static const struct conf_option options[OPT_COUNT] = {
-	[OPT_SOCKET] = { "Socket", CONF_STRING, "inet:8891@127.0.0.1", 0, 0, NULL },
-	[OPT_AUTHSERV_ID] = { "AuthservID", CONF_STRING, "", 0, 0, NULL },
-	[OPT_RELAY_NETWORKS] = { "RelayNetworks", CONF_LIST, "", 0, 0, NULL },
-	[OPT_RELAY_NETWORKS_WIDE] = { "RelayNetworksWide", CONF_BOOL, "no", 0, 0, NULL },
-	[OPT_RELAY_AUTH_USERS] = { "RelayAuthUsers", CONF_LIST, "", 0, 0, NULL },
-	[OPT_RELAY_BINDINGS] = { "RelayBindings", CONF_PATH, "", 0, 0, NULL },
-	[OPT_DOMAIN] = { "Domain", CONF_LIST, "", 0, 0, NULL },
-	[OPT_SELECTOR] = { "Selector", CONF_LIST, "", 0, 0, NULL },
-	[OPT_KEY_FILE] = { "KeyFile", CONF_LIST, "", 0, 0, NULL },
-	[OPT_KEY_TABLE] = { "KeyTable", CONF_PATH, "", 0, 0, NULL },
-	[OPT_SIGNING_TABLE] = { "SigningTable", CONF_PATH, "", 0, 0, NULL },
-	[OPT_SIGNATURE_ALGORITHM] = { "SignatureAlgorithm", CONF_LIST, "rsa-sha256", 0, 0,
-	    alg_words },
-	[OPT_CANONICALIZATION] = { "Canonicalization", CONF_ENUM, "relaxed/relaxed", 0, 0,
-	    canon_words },
-	[OPT_SIGN_HEADERS] = { "SignHeaders", CONF_LIST,
-	    "From To Cc Subject Date Message-ID Reply-To MIME-Version Content-Type "
-	    "Content-Transfer-Encoding List-Unsubscribe List-Unsubscribe-Post", 0, 0, NULL },
-	[OPT_OVERSIGN_HEADERS] = { "OversignHeaders", CONF_LIST, "From Subject Date To", 0, 0,
-	    NULL },
-	[OPT_SIGNATURE_TTL] = { "SignatureTTL", CONF_UINT, "0", 0, CONF_TTL_MAX, NULL },
-	[OPT_ON_BAD_FROM] = { "OnBadFrom", CONF_ENUM, "tag", 0, 0, bad_from_words },
-	[OPT_USER_ID] = { "UserID", CONF_STRING, "", 0, 0, NULL },
-	[OPT_PID_FILE] = { "PidFile", CONF_PATH, "", 0, 0, NULL },
-	[OPT_UMASK] = { "UMask", CONF_MODE, "007", 0, 0777, NULL },
-	[OPT_BACKGROUND] = { "Background", CONF_BOOL, "yes", 0, 0, NULL },
-	[OPT_SYSLOG] = { "Syslog", CONF_BOOL, "yes", 0, 0, NULL },
-	[OPT_SYSLOG_FACILITY] = { "SyslogFacility", CONF_ENUM, "mail", 0, 0, facility_words },
-	[OPT_LOG_LEVEL] = { "LogLevel", CONF_ENUM, "info", 0, 0, level_words },
-	[OPT_RELAY_SPF_NAMES] = { "RelaySPFNames", CONF_LIST, "", 0, 0, NULL },
-	[OPT_REQUIRE_SPF] = { "RequireSPF", CONF_BOOL, "no", 0, 0, NULL },
-	[OPT_DNS_TIMEOUT] = { "DNSTimeout", CONF_UINT, "5", 1, CONF_DNS_TIMEOUT_MAX, NULL },
-	[OPT_SPF_CACHE_TTL] = { "SPFCacheTTL", CONF_UINT, "300", 0, CONF_SPF_CACHE_MAX, NULL },
-	[OPT_DNS_CACHE_SIZE] = { "DNSCacheSize", CONF_UINT, "4096", 0, SPF_DNS_CACHE_MAX, NULL },
-	[OPT_DNS_CACHE_MAX_TTL] = { "DNSCacheMaxTTL", CONF_UINT, "3600", 1, CONF_SPF_CACHE_MAX,
-	    NULL },
-	[OPT_ALIGNMENT] = { "Alignment", CONF_ENUM, "relaxed", 0, 0, align_words },
-	[OPT_PUBLIC_SUFFIX_LIST] = { "PublicSuffixList", CONF_PATH, "", 0, 0, NULL },
-	[OPT_ORGANIZATIONAL_DOMAINS] = { "OrganizationalDomains", CONF_LIST, "", 0, 0, NULL },
-	[OPT_DMARC_LOOKUP] = { "DMARCLookup", CONF_BOOL, "no", 0, 0, NULL },
-	[OPT_RETURN_PATH] = { "ReturnPath", CONF_LIST, "", 0, 0, NULL },
-	[OPT_OUTBOUND_ADDRESSES] = { "OutboundAddresses", CONF_LIST, "", 0, 0, NULL },
-	[OPT_METRICS_SOCKET] = { "MetricsSocket", CONF_STRING, "", 0, 0, NULL }
-};
 
 /*
  * Header fields that change in transit: signing them breaks the signature
@@ -198,27 +117,17 @@ static const char builtin_text[] =
 /* Longest AuthservID, UserID, user or group name we take. */
 #define CONF_ID_MAX 255
 #define CONF_USER_MAX 32
-/* Room for an error detail before "file:line: " is added. */
-#define CONF_MSG_MAX 512
 /* Room for a quoted, escaped word in a message. */
 #define CONF_QUOTE_MAX 96
 
 /* State of one conf_parse. */
-struct parse {
+struct conf_parse {
 	const char *name;
 	unsigned line;		/* 0 while the defaults are applied */
 	struct conf *conf;
 	char *err;
 	size_t errlen;
 };
-
-/* conf_options: the option table. */
-const struct conf_option *
-conf_options(size_t *n_r)
-{
-	*n_r = OPT_COUNT;
-	return options;
-}
 
 /* conf_builtin_text: the built-in configuration. */
 const char *
@@ -229,7 +138,7 @@ conf_builtin_text(void)
 
 /* parse_err: "name:line: reason" (or "name: reason" for a default); returns -1. */
 static int UTIL_PRINTF(2, 3)
-parse_err(const struct parse *p, const char *fmt, ...)
+parse_err(const struct conf_parse *p, const char *fmt, ...)
 {
 	char msg[CONF_MSG_MAX];
 	va_list ap;
@@ -330,23 +239,6 @@ edit_distance(const char *a, const char *b)
 	return d[la][lb];
 }
 
-/* suggest: the option name one typo (two for long names) away from w, or NULL. */
-static const char *
-suggest(const char *w)
-{
-	const char *best = NULL;
-	size_t i, bestd = SIZE_MAX, limit = strlen(w) >= 8 ? 2 : 1;
-
-	for (i = 0; i < OPT_COUNT; i++) {
-		size_t d = edit_distance(w, options[i].name);
-
-		if (d <= limit && d < bestd) {
-			bestd = d;
-			best = options[i].name;
-		}
-	}
-	return best;
-}
 
 
 /* is_token: RFC 2045 5.1 token, the form of an RFC 8601 2.5 authserv-id here. */
@@ -488,7 +380,7 @@ parse_bool(const char *w, bool *b_r)
 
 /* set_strdup: replaces *dst with a copy of s. */
 static int
-set_strdup(const struct parse *p, char **dst, const char *s)
+set_strdup(const struct conf_parse *p, char **dst, const char *s)
 {
 	char *copy;
 
@@ -501,7 +393,7 @@ set_strdup(const struct parse *p, char **dst, const char *s)
 
 /* push_list: the words w[0..n) as a new strv *dst, lowercased (in w) when asked. */
 static int
-push_list(const struct parse *p, char ***dst, char **w, size_t n, bool lower)
+push_list(const struct conf_parse *p, char ***dst, char **w, size_t n, bool lower)
 {
 	char **v = NULL;
 	size_t i;
@@ -520,25 +412,194 @@ push_list(const struct parse *p, char ***dst, char **w, size_t n, bool lower)
 	return 0;
 }
 
-/* set_headers: SignHeaders or OversignHeaders, checked and lowercased. */
+/*
+ * The checks and setters of the option table: a check vets one word and
+ * says what is wrong with it (in the file's terms); a setter stores an
+ * option the generic code of set_option cannot (several fields, a set).
+ */
+
+/* check_socket_word: Socket. */
 static int
-set_headers(const struct parse *p, enum conf_opt opt, char **w, size_t n)
+check_socket_word(const struct conf_parse *p, const struct conf_option *o, const char *w)
 {
-	struct conf *c = p->conf;
 	char q[CONF_QUOTE_MAX];
-	char **v = NULL;
+	const char *why = NULL;
+
+	if (!check_socket(w, &why))
+		return parse_err(p, "%s %s: %s", o->name, quote(q, sizeof(q), w), why);
+	return 0;
+}
+
+/* check_metrics_socket: MetricsSocket: a socket, and an address, not a name. */
+static int
+check_metrics_socket(const struct conf_parse *p, const struct conf_option *o, const char *w)
+{
+	char q[CONF_QUOTE_MAX];
+	unsigned char a[sizeof(struct in6_addr)];
+
+	if (check_socket_word(p, o, w) == -1)
+		return -1;
+	/* An address, not a name: it is bound before DNS may be asked. */
+	if (strncmp(w, "inet", 4) == 0 && inet_pton(w[4] == '6' ? AF_INET6 : AF_INET,
+	    strchr(w, '@') + 1, a) != 1)
+		return parse_err(p, "MetricsSocket %s: %s is not an IP%s address "
+		    "(give the address, e.g. 127.0.0.1, not a name)", quote(q, sizeof(q), w),
+		    strchr(w, '@') + 1, w[4] == '6' ? "v6" : "v4");
+	return 0;
+}
+
+/* check_authserv: AuthservID. */
+static int
+check_authserv(const struct conf_parse *p, const struct conf_option *o, const char *w)
+{
+	char q[CONF_QUOTE_MAX];
+
+	if (!is_token(w))
+		return parse_err(p, "%s %s is not an RFC 8601 authserv-id: one token of "
+		    "printable ASCII without ()<>@,;:\\\"/[]?=", o->name, quote(q, sizeof(q), w));
+	return 0;
+}
+
+/* check_id: a login of RelayAuthUsers. */
+static int
+check_id(const struct conf_parse *p, const struct conf_option *o, const char *w)
+{
+	char q[CONF_QUOTE_MAX];
+
+	if (strlen(w) > CONF_ID_MAX)
+		return parse_err(p, "%s: %s is too long", o->name, quote(q, sizeof(q), w));
+	return 0;
+}
+
+/* check_domain: a domain of two labels or more (Domain, RelaySPFNames, ...). */
+static int
+check_domain(const struct conf_parse *p, const struct conf_option *o, const char *w)
+{
+	char q[CONF_QUOTE_MAX];
+	const char *why = NULL;
+
+	if (!dnsname_ok(w, 2, &why))
+		return parse_err(p, "%s %s %s", o->name, quote(q, sizeof(q), w), why);
+	return 0;
+}
+
+/* check_selector: RFC 6376 3.1: selector = sub-domain *("." sub-domain). */
+static int
+check_selector(const struct conf_parse *p, const struct conf_option *o, const char *w)
+{
+	char q[CONF_QUOTE_MAX];
+	const char *why = NULL;
+
+	if (!dnsname_ok(w, 1, &why))
+		return parse_err(p, "%s %s %s", o->name, quote(q, sizeof(q), w), why);
+	return 0;
+}
+
+/* check_abs: an absolute path in a list (KeyFile). */
+static int
+check_abs(const struct conf_parse *p, const struct conf_option *o, const char *w)
+{
+	char q[CONF_QUOTE_MAX];
+
+	if (w[0] != '/')
+		return parse_err(p, "%s: %s is not an absolute path", o->name, quote(q, sizeof(q), w));
+	return 0;
+}
+
+/* check_user: UserID, USER or USER:GROUP. */
+static int
+check_user(const struct conf_parse *p, const struct conf_option *o, const char *w)
+{
+	const char *colon = strchr(w, ':');
+	size_t ulen = colon != NULL ? (size_t)(colon - w) : strlen(w);
+	char q[CONF_QUOTE_MAX];
+
+	if (!is_user_name(w, ulen) || (colon != NULL && !is_user_name(colon + 1,
+	    strlen(colon + 1))))
+		return parse_err(p, "%s %s: expected USER or USER:GROUP, names of letters, "
+		    "digits, '.', '_' and '-'", o->name, quote(q, sizeof(q), w));
+	return 0;
+}
+
+/* check_address: one IPv4 or IPv6 address, no prefix (OutboundAddresses). */
+static int
+check_address(const struct conf_parse *p, const struct conf_option *o, const char *w)
+{
+	struct cidr_set *one = cidr_set_new();
+	char q[CONF_QUOTE_MAX], why[CONF_MSG_MAX / 2];
+	int rc = one == NULL ? -1 : cidr_set_add(one, w, why, sizeof(why));
+
+	cidr_set_free(one);
+	if (rc != 0 || strchr(w, '/') != NULL)
+		return parse_err(p, "%s %s: not an IPv4 or IPv6 address", o->name,
+		    quote(q, sizeof(q), w));
+	return 0;
+}
+
+/* set_networks: RelayNetworks, each word checked and added to the set. */
+static int
+set_networks(const struct conf_parse *p, const struct conf_option *o, char **w, size_t n,
+    int k)
+{
+	char why[CONF_MSG_MAX / 2];
 	size_t i;
 
+	(void)o;
+	(void)k;
+	for (i = 0; i < n; i++)
+		if (cidr_set_add(p->conf->relay_networks, w[i], why, sizeof(why)) == -1)
+			return parse_err(p, "%s", why);
+	return 0;
+}
+
+/* set_algs: SignatureAlgorithm, a mask of enum key_alg. */
+static int
+set_algs(const struct conf_parse *p, const struct conf_option *o, char **w, size_t n, int k)
+{
+	size_t i;
+
+	(void)o;
+	(void)k;
+	p->conf->sign_algs = 0;
+	for (i = 0; i < n; i++)
+		p->conf->sign_algs |= alg_values[word_index(alg_words, w[i])];
+	return 0;
+}
+
+/* set_canon: Canonicalization, header/body. */
+static int
+set_canon(const struct conf_parse *p, const struct conf_option *o, char **w, size_t n, int k)
+{
+	(void)o;
+	(void)w;
+	(void)n;
+	p->conf->sign.canon_header = canon_values[k][0];
+	p->conf->sign.canon_body = canon_values[k][1];
+	return 0;
+}
+
+/* set_headers: SignHeaders or OversignHeaders, checked and lowercased. */
+static int
+set_headers(const struct conf_parse *p, const struct conf_option *o, char **w, size_t n,
+    int k)
+{
+	bool sign = strcmp(o->name, "SignHeaders") == 0;
+	char q[CONF_QUOTE_MAX];
+	char **v = NULL, *const **dst = sign ? &p->conf->sign.sign_headers :
+	    &p->conf->sign.oversign_headers;
+	size_t i;
+
+	(void)k;
 	for (i = 0; i < n; i++) {
 		if (!is_field_name(w[i]))
 			return parse_err(p, "%s: %s is not a header field name (RFC 5322 3.6.8)",
-			    options[opt].name, quote(q, sizeof(q), w[i]));
-		if (opt == OPT_SIGN_HEADERS && word_index(unsignable_headers, w[i]) >= 0)
+			    o->name, quote(q, sizeof(q), w[i]));
+		if (sign && word_index(unsignable_headers, w[i]) >= 0)
 			return parse_err(p, "%s: %s changes in transit and must not be signed",
-			    options[opt].name, w[i]);
+			    o->name, w[i]);
 	}
 	/* RFC 6376 5.4: the From header field MUST be signed. */
-	if (opt == OPT_SIGN_HEADERS) {
+	if (sign) {
 		for (i = 0; i < n && strcasecmp(w[i], "from") != 0; i++)
 			continue;
 		if (i == n)
@@ -546,24 +607,132 @@ set_headers(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 	}
 	if (push_list(p, &v, w, n, true) == -1)
 		return -1;
-	if (opt == OPT_SIGN_HEADERS) {
-		strv_free((char **)c->sign.sign_headers);
-		c->sign.sign_headers = v;
-	} else {
-		strv_free((char **)c->sign.oversign_headers);
-		c->sign.oversign_headers = v;
-	}
+	strv_free((char **)*dst);
+	*dst = v;
 	return 0;
 }
 
-/* set_option: one option's words, checked against the table, then stored. */
+/* The field of struct conf an option row stores into. */
+#define FIELD(f) .off = offsetof(struct conf, f), .size = sizeof(((struct conf *)0)->f)
+
+/* The option table: each option, its default, its bounds, its field. */
+static const struct conf_option options[OPT_COUNT] = {
+	[OPT_SOCKET] = { "Socket", CONF_STRING, "inet:8891@127.0.0.1", FIELD(socket),
+	    .check = check_socket_word },
+	[OPT_AUTHSERV_ID] = { "AuthservID", CONF_STRING, "", FIELD(authserv_id),
+	    .check = check_authserv },
+	[OPT_RELAY_NETWORKS] = { "RelayNetworks", CONF_LIST, "", .set = set_networks },
+	[OPT_RELAY_NETWORKS_WIDE] = { "RelayNetworksWide", CONF_BOOL, "no",
+	    FIELD(relay_networks_wide) },
+	[OPT_RELAY_AUTH_USERS] = { "RelayAuthUsers", CONF_LIST, "", FIELD(relay_auth_users),
+	    .flags = CONF_F_CASE, .check = check_id },
+	[OPT_RELAY_BINDINGS] = { "RelayBindings", CONF_PATH, "", FIELD(bindings_path) },
+	[OPT_DOMAIN] = { "Domain", CONF_LIST, "", FIELD(domains), .flags = CONF_F_LOWER,
+	    .check = check_domain },
+	[OPT_SELECTOR] = { "Selector", CONF_LIST, "", FIELD(selectors),
+	    .check = check_selector },
+	[OPT_KEY_FILE] = { "KeyFile", CONF_LIST, "", FIELD(key_files), .flags = CONF_F_CASE,
+	    .check = check_abs },
+	[OPT_KEY_TABLE] = { "KeyTable", CONF_PATH, "", FIELD(keytable_path),
+	    .flags = CONF_F_TABLE },
+	[OPT_SIGNING_TABLE] = { "SigningTable", CONF_PATH, "", FIELD(signingtable_path),
+	    .flags = CONF_F_TABLE },
+	[OPT_SIGNATURE_ALGORITHM] = { "SignatureAlgorithm", CONF_LIST, "rsa-sha256",
+	    .words = alg_words, .set = set_algs },
+	[OPT_CANONICALIZATION] = { "Canonicalization", CONF_ENUM, "relaxed/relaxed",
+	    .words = canon_words, .set = set_canon },
+	[OPT_SIGN_HEADERS] = { "SignHeaders", CONF_LIST,
+	    "From To Cc Subject Date Message-ID Reply-To MIME-Version Content-Type "
+	    "Content-Transfer-Encoding List-Unsubscribe List-Unsubscribe-Post",
+	    .set = set_headers },
+	[OPT_OVERSIGN_HEADERS] = { "OversignHeaders", CONF_LIST, "From Subject Date To",
+	    .set = set_headers },
+	[OPT_SIGNATURE_TTL] = { "SignatureTTL", CONF_UINT, "0", 0, CONF_TTL_MAX,
+	    FIELD(sign.expire) },
+	[OPT_ON_BAD_FROM] = { "OnBadFrom", CONF_ENUM, "tag", .words = bad_from_words,
+	    .values = bad_from_values, FIELD(on_bad_from) },
+	[OPT_USER_ID] = { "UserID", CONF_STRING, "", FIELD(user_id), .check = check_user },
+	[OPT_PID_FILE] = { "PidFile", CONF_PATH, "", FIELD(pid_file) },
+	[OPT_UMASK] = { "UMask", CONF_MODE, "007", 0, 0777, FIELD(umask) },
+	[OPT_BACKGROUND] = { "Background", CONF_BOOL, "yes", FIELD(background) },
+	[OPT_SYSLOG] = { "Syslog", CONF_BOOL, "yes", FIELD(syslog) },
+	[OPT_SYSLOG_FACILITY] = { "SyslogFacility", CONF_ENUM, "mail", .words = facility_words,
+	    .values = facility_values, FIELD(syslog_facility) },
+	[OPT_LOG_LEVEL] = { "LogLevel", CONF_ENUM, "info", .words = level_words,
+	    .values = level_values, FIELD(log_level) },
+	[OPT_RELAY_SPF_NAMES] = { "RelaySPFNames", CONF_LIST, "", FIELD(relay_spf_names),
+	    .flags = CONF_F_LOWER, .check = check_domain },
+	[OPT_REQUIRE_SPF] = { "RequireSPF", CONF_BOOL, "no", FIELD(require_spf) },
+	[OPT_DNS_TIMEOUT] = { "DNSTimeout", CONF_UINT, "5", 1, CONF_DNS_TIMEOUT_MAX,
+	    FIELD(dns_timeout) },
+	[OPT_SPF_CACHE_TTL] = { "SPFCacheTTL", CONF_UINT, "300", 0, CONF_SPF_CACHE_MAX,
+	    FIELD(spf_cache_ttl) },
+	[OPT_DNS_CACHE_SIZE] = { "DNSCacheSize", CONF_UINT, "4096", 0, SPF_DNS_CACHE_MAX,
+	    FIELD(dns_cache_size) },
+	[OPT_DNS_CACHE_MAX_TTL] = { "DNSCacheMaxTTL", CONF_UINT, "3600", 1, CONF_SPF_CACHE_MAX,
+	    FIELD(dns_cache_max_ttl) },
+	[OPT_ALIGNMENT] = { "Alignment", CONF_ENUM, "relaxed", .words = align_words,
+	    .values = align_values, FIELD(alignment) },
+	[OPT_PUBLIC_SUFFIX_LIST] = { "PublicSuffixList", CONF_PATH, "", FIELD(psl_file) },
+	[OPT_ORGANIZATIONAL_DOMAINS] = { "OrganizationalDomains", CONF_LIST, "",
+	    FIELD(org_domains), .flags = CONF_F_LOWER, .check = check_domain },
+	[OPT_DMARC_LOOKUP] = { "DMARCLookup", CONF_BOOL, "no", FIELD(dmarc_lookup) },
+	[OPT_RETURN_PATH] = { "ReturnPath", CONF_LIST, "", FIELD(return_path_list) },
+	[OPT_OUTBOUND_ADDRESSES] = { "OutboundAddresses", CONF_LIST, "",
+	    FIELD(outbound_addresses), .check = check_address },
+	[OPT_METRICS_SOCKET] = { "MetricsSocket", CONF_STRING, "", FIELD(metrics_socket),
+	    .check = check_metrics_socket }
+};
+
+/* conf_options: the option table. */
+const struct conf_option *
+conf_options(size_t *n_r)
+{
+	*n_r = OPT_COUNT;
+	return options;
+}
+
+/* suggest: the option name one typo (two for long names) away from w, or NULL. */
+static const char *
+suggest(const char *w)
+{
+	const char *best = NULL;
+	size_t i, bestd = SIZE_MAX, limit = strlen(w) >= 8 ? 2 : 1;
+
+	for (i = 0; i < OPT_COUNT; i++) {
+		size_t d = edit_distance(w, options[i].name);
+
+		if (d <= limit && d < bestd) {
+			bestd = d;
+			best = options[i].name;
+		}
+	}
+	return best;
+}
+
+/* store_uint: u into the row's field, whatever unsigned type it is. */
 static int
-set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
+store_uint(void *field, size_t size, unsigned long u)
+{
+	if (size == sizeof(unsigned))
+		*(unsigned *)field = (unsigned)u;
+	else if (size == sizeof(unsigned long))
+		*(unsigned long *)field = u;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * set_option: one option's words, checked against its row of the table,
+ * then stored: by the row's setter, or by its type into its field.
+ */
+static int
+set_option(const struct conf_parse *p, enum conf_opt opt, char **w, size_t n)
 {
 	const struct conf_option *o = &options[opt];
-	struct conf *c = p->conf;
+	char *field = (char *)p->conf + o->off;
 	char q[CONF_QUOTE_MAX], list[CONF_MSG_MAX / 2];
-	const char *why = NULL;
 	unsigned long u = 0;
 	bool b = false;
 	int k = -1;
@@ -574,7 +743,7 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 	if (o->type != CONF_LIST && n > 1)
 		return parse_err(p, "%s takes one value, not %zu", o->name, n);
 
-	/* What the type alone decides. */
+	/* What the type decides. */
 	switch (o->type) {
 	case CONF_BOOL:
 		if (parse_bool(w[0], &b) == -1)
@@ -610,8 +779,7 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 			    quote(q, sizeof(q), w[0]), word_list(list, sizeof(list), o->words));
 		break;
 	case CONF_PATH:
-		if (table_path(w[0])[0] != '/' ||
-		    (opt != OPT_KEY_TABLE && opt != OPT_SIGNING_TABLE && w[0][0] != '/'))
+		if ((o->flags & CONF_F_TABLE ? table_path(w[0]) : w[0])[0] != '/')
 			return parse_err(p, "%s: %s is not an absolute path", o->name,
 			    quote(q, sizeof(q), w[0]));
 		break;
@@ -623,8 +791,8 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 				    word_list(list, sizeof(list), o->words));
 			/* A word twice is a typo for another word, or a wasted signature. */
 			for (j = 0; j < i; j++) {
-				bool same = opt == OPT_RELAY_AUTH_USERS || opt == OPT_KEY_FILE ?
-				    strcmp(w[i], w[j]) == 0 : strcasecmp(w[i], w[j]) == 0;
+				bool same = o->flags & CONF_F_CASE ? strcmp(w[i], w[j]) == 0 :
+				    strcasecmp(w[i], w[j]) == 0;
 
 				if (same)
 					return parse_err(p, "%s lists %s twice", o->name,
@@ -637,166 +805,34 @@ set_option(const struct parse *p, enum conf_opt opt, char **w, size_t n)
 	}
 
 	/* What only the option knows. */
-	switch (opt) {
-	case OPT_SOCKET:
-		if (!check_socket(w[0], &why))
-			return parse_err(p, "Socket %s: %s", quote(q, sizeof(q), w[0]), why);
-		return set_strdup(p, &c->socket, w[0]);
-	case OPT_METRICS_SOCKET:
-		if (!check_socket(w[0], &why))
-			return parse_err(p, "MetricsSocket %s: %s", quote(q, sizeof(q), w[0]), why);
-		/* An address, not a name: it is bound before DNS may be asked. */
-		if (strncmp(w[0], "inet", 4) == 0) {
-			const char *host = strchr(w[0], '@') + 1;
-			unsigned char a[sizeof(struct in6_addr)];
+	for (i = 0; o->check != NULL && i < n; i++)
+		if (o->check(p, o, w[i]) == -1)
+			return -1;
+	if (o->set != NULL)
+		return o->set(p, o, w, n, k);
 
-			if (inet_pton(w[0][4] == '6' ? AF_INET6 : AF_INET, host, a) != 1)
-				return parse_err(p, "MetricsSocket %s: %s is not an IP%s address "
-				    "(give the address, e.g. 127.0.0.1, not a name)",
-				    quote(q, sizeof(q), w[0]), host, w[0][4] == '6' ? "v6" : "v4");
-		}
-		return set_strdup(p, &c->metrics_socket, w[0]);
-	case OPT_AUTHSERV_ID:
-		if (!is_token(w[0]))
-			return parse_err(p, "AuthservID %s is not an RFC 8601 authserv-id: one "
-			    "token of printable ASCII without ()<>@,;:\\\"/[]?=",
-			    quote(q, sizeof(q), w[0]));
-		return set_strdup(p, &c->authserv_id, w[0]);
-	case OPT_RELAY_NETWORKS:
-		for (i = 0; i < n; i++) {
-			char why_buf[CONF_MSG_MAX / 2];
-
-			if (cidr_set_add(c->relay_networks, w[i], why_buf, sizeof(why_buf)) == -1)
-				return parse_err(p, "%s", why_buf);
-		}
+	/* The rest is where the row says. */
+	switch (o->type) {
+	case CONF_BOOL:
+		*(bool *)field = b;
 		return 0;
-	case OPT_RELAY_AUTH_USERS:
-		for (i = 0; i < n; i++)
-			if (strlen(w[i]) > CONF_ID_MAX)
-				return parse_err(p, "RelayAuthUsers: %s is too long",
-				    quote(q, sizeof(q), w[i]));
-		return push_list(p, &c->relay_auth_users, w, n, false);
-	case OPT_DOMAIN:
-		for (i = 0; i < n; i++)
-			if (!dnsname_ok(w[i], 2, &why))
-				return parse_err(p, "Domain %s %s", quote(q, sizeof(q), w[i]), why);
-		return push_list(p, &c->domains, w, n, true);
-	case OPT_SELECTOR:
-		/* RFC 6376 3.1: selector = sub-domain *("." sub-domain). */
-		for (i = 0; i < n; i++)
-			if (!dnsname_ok(w[i], 1, &why))
-				return parse_err(p, "Selector %s %s", quote(q, sizeof(q), w[i]),
-				    why);
-		return push_list(p, &c->selectors, w, n, false);
-	case OPT_KEY_FILE:
-		for (i = 0; i < n; i++)
-			if (w[i][0] != '/')
-				return parse_err(p, "KeyFile: %s is not an absolute path",
-				    quote(q, sizeof(q), w[i]));
-		return push_list(p, &c->key_files, w, n, false);
-	case OPT_KEY_TABLE:
-		return set_strdup(p, &c->keytable_path, w[0]);
-	case OPT_SIGNING_TABLE:
-		return set_strdup(p, &c->signingtable_path, w[0]);
-	case OPT_SIGNATURE_ALGORITHM:
-		c->sign_algs = 0;
-		for (i = 0; i < n; i++)
-			c->sign_algs |= alg_values[word_index(alg_words, w[i])];
+	case CONF_UINT:
+	case CONF_MODE:
+		if (store_uint(field, o->size, u) == -1)
+			break;
 		return 0;
-	case OPT_CANONICALIZATION:
-		c->sign.canon_header = canon_values[k][0];
-		c->sign.canon_body = canon_values[k][1];
+	case CONF_ENUM:
+		if (o->values == NULL || o->size != sizeof(int))
+			break;
+		*(int *)field = o->values[k];
 		return 0;
-	case OPT_SIGN_HEADERS:
-	case OPT_OVERSIGN_HEADERS:
-		return set_headers(p, opt, w, n);
-	case OPT_SIGNATURE_TTL:
-		c->sign.expire = u;
-		return 0;
-	case OPT_ON_BAD_FROM:
-		c->on_bad_from = bad_from_values[k];
-		return 0;
-	case OPT_USER_ID: {
-		const char *colon = strchr(w[0], ':');
-		size_t ulen = colon != NULL ? (size_t)(colon - w[0]) : strlen(w[0]);
-
-		if (!is_user_name(w[0], ulen) ||
-		    (colon != NULL && !is_user_name(colon + 1, strlen(colon + 1))))
-			return parse_err(p, "UserID %s: expected USER or USER:GROUP, names of "
-			    "letters, digits, '.', '_' and '-'", quote(q, sizeof(q), w[0]));
-		return set_strdup(p, &c->user_id, w[0]);
+	case CONF_STRING:
+	case CONF_PATH:
+		return set_strdup(p, (char **)field, w[0]);
+	case CONF_LIST:
+		return push_list(p, (char ***)field, w, n, (o->flags & CONF_F_LOWER) != 0);
 	}
-	case OPT_PID_FILE:
-		return set_strdup(p, &c->pid_file, w[0]);
-	case OPT_UMASK:
-		c->umask = (unsigned)u;
-		return 0;
-	case OPT_BACKGROUND:
-		c->background = b;
-		return 0;
-	case OPT_SYSLOG:
-		c->syslog = b;
-		return 0;
-	case OPT_SYSLOG_FACILITY:
-		c->syslog_facility = facility_values[k];
-		return 0;
-	case OPT_LOG_LEVEL:
-		c->log_level = level_values[k];
-		return 0;
-	case OPT_RELAY_SPF_NAMES:
-	case OPT_ORGANIZATIONAL_DOMAINS:
-		for (i = 0; i < n; i++)
-			if (!dnsname_ok(w[i], 2, &why))
-				return parse_err(p, "%s %s %s", o->name, quote(q, sizeof(q), w[i]),
-				    why);
-		return push_list(p, opt == OPT_RELAY_SPF_NAMES ? &c->relay_spf_names :
-		    &c->org_domains, w, n, true);
-	case OPT_REQUIRE_SPF:
-		c->require_spf = b;
-		return 0;
-	case OPT_DNS_TIMEOUT:
-		c->dns_timeout = (unsigned)u;
-		return 0;
-	case OPT_DNS_CACHE_SIZE:
-		c->dns_cache_size = (size_t)u;
-		return 0;
-	case OPT_DNS_CACHE_MAX_TTL:
-		c->dns_cache_max_ttl = (unsigned)u;
-		return 0;
-	case OPT_SPF_CACHE_TTL:
-		c->spf_cache_ttl = (unsigned)u;
-		return 0;
-	case OPT_ALIGNMENT:
-		c->alignment = align_values[k];
-		return 0;
-	case OPT_PUBLIC_SUFFIX_LIST:
-		return set_strdup(p, &c->psl_file, w[0]);
-	case OPT_RELAY_BINDINGS:
-		return set_strdup(p, &c->bindings_path, w[0]);
-	case OPT_RETURN_PATH:
-		return push_list(p, &c->return_path_list, w, n, false);
-	case OPT_OUTBOUND_ADDRESSES:
-		for (i = 0; i < n; i++) {
-			struct cidr_set *one = cidr_set_new();
-			char why_buf[CONF_MSG_MAX / 2];
-			int rc = one == NULL ? -1 : cidr_set_add(one, w[i], why_buf, sizeof(why_buf));
-
-			cidr_set_free(one);
-			if (rc != 0 || strchr(w[i], '/') != NULL)
-				return parse_err(p, "OutboundAddresses %s: not an IPv4 or IPv6 "
-				    "address", quote(q, sizeof(q), w[i]));
-		}
-		return push_list(p, &c->outbound_addresses, w, n, false);
-	case OPT_DMARC_LOOKUP:
-		c->dmarc_lookup = b;
-		return 0;
-	case OPT_RELAY_NETWORKS_WIDE:
-		c->relay_networks_wide = b;
-		return 0;
-	case OPT_COUNT:
-		break;
-	}
-	return parse_err(p, "internal error: option %d has no setter", (int)opt);
+	return parse_err(p, "internal error: option %s has nowhere to go", o->name);
 }
 
 /*
@@ -831,7 +867,7 @@ split(char *line, bool commas, char **w, size_t max)
 
 /* parse_line: one line of the file, NUL-terminated and without its end. */
 static int
-parse_line(struct parse *p, char *line)
+parse_line(struct conf_parse *p, char *line)
 {
 	char *w[CONF_MAX_WORDS];
 	char q[CONF_QUOTE_MAX];
@@ -869,7 +905,7 @@ parse_line(struct parse *p, char *line)
 
 /* apply_defaults: every option not in the file gets its default. */
 static int
-apply_defaults(struct parse *p)
+apply_defaults(struct conf_parse *p)
 {
 	char buf[CONF_LINE_MAX + 1], host[CONF_ID_MAX + 2];
 	char *w[CONF_MAX_WORDS];
@@ -902,7 +938,7 @@ apply_defaults(struct parse *p)
 
 /* check_oversign: OversignHeaders only names fields SignHeaders signs. */
 static int
-check_oversign(struct parse *p)
+check_oversign(struct conf_parse *p)
 {
 	struct conf *c = p->conf;
 	size_t i;
@@ -941,7 +977,7 @@ int
 conf_parse(const char *name, const char *text, size_t len, struct conf **conf_r,
     char *err, size_t errlen)
 {
-	struct parse p = { name, 0, NULL, err, errlen };
+	struct conf_parse p = { name, 0, NULL, err, errlen };
 	char line[CONF_LINE_MAX + 1];
 	size_t pos = 0, i;
 
@@ -993,376 +1029,6 @@ fail:
 	return -1;
 }
 
-/* finish_err: "path:line: reason" for the line that set opt, or "path: reason". */
-static int UTIL_PRINTF(5, 6)
-finish_err(const struct conf *c, enum conf_opt opt, char *err, size_t errlen,
-    const char *fmt, ...)
-{
-	char msg[CONF_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (opt != OPT_COUNT && c->lines[opt] != 0)
-		return util_seterr(err, errlen, "%s:%u: %s", c->path, c->lines[opt], msg);
-	return util_seterr(err, errlen, "%s: %s", c->path, msg);
-}
-
-/* alg_short: "rsa" or "ed25519", for messages. */
-static const char *
-alg_short(enum key_alg alg)
-{
-	return alg == KEY_ALG_ED25519_SHA256 ? "ed25519" : "rsa";
-}
-
-/* set_line: of two options (OPT_COUNT for none), the first the file sets. */
-static enum conf_opt
-set_line(const struct conf *c, enum conf_opt a, enum conf_opt b)
-{
-	unsigned la = a != OPT_COUNT ? c->lines[a] : 0;
-	unsigned lb = b != OPT_COUNT ? c->lines[b] : 0;
-
-	if (la != 0 && (lb == 0 || la < lb))
-		return a;
-	return lb != 0 ? b : OPT_COUNT;
-}
-
-/* load_simple: every Domain with every (Selector, KeyFile) pair. */
-static int
-load_simple(struct conf *c, struct keytable *kt, char *err, size_t errlen)
-{
-	char why[CONF_MSG_MAX / 2];
-	size_t nsel = strv_len(c->selectors), nkey = strv_len(c->key_files);
-	size_t d, i;
-	struct key_decoder *dec;
-
-	if (c->domains == NULL || c->selectors == NULL || c->key_files == NULL) {
-		enum conf_opt at = set_line(c, set_line(c, OPT_DOMAIN, OPT_SELECTOR), OPT_KEY_FILE);
-
-		return finish_err(c, at, err, errlen, "Domain, Selector and KeyFile go together: "
-		    "%s is not set", c->domains == NULL ? "Domain" :
-		    c->selectors == NULL ? "Selector" : "KeyFile");
-	}
-	if (nsel != nkey)
-		return finish_err(c, OPT_KEY_FILE, err, errlen, "KeyFile names %zu file%s but "
-		    "Selector names %zu: each KeyFile pairs with the Selector in the same place",
-		    nkey, nkey == 1 ? "" : "s", nsel);
-	if (nkey > KEYTABLE_MAX_PER_DOMAIN)
-		return finish_err(c, OPT_KEY_FILE, err, errlen, "%zu keys, but a domain is signed "
-		    "with at most %d", nkey, KEYTABLE_MAX_PER_DOMAIN);
-	/* One decoder for every key (NULL: each key builds its own). */
-	dec = key_decoder_new();
-	for (d = 0; c->domains[d] != NULL; d++)
-		for (i = 0; i < nkey; i++) {
-			struct key *key;
-
-			if (key_load_with(dec, c->key_files[i], c->domains[d], c->selectors[i],
-			    &key, why, sizeof(why)) == -1 ||
-			    keytable_add(kt, c->domains[d], key, why, sizeof(why)) == -1) {
-				key_decoder_free(dec);
-				return finish_err(c, OPT_KEY_FILE, err, errlen, "%s", why);
-			}
-		}
-	key_decoder_free(dec);
-	return 0;
-}
-
-/*
- * check_algs: every key is of an algorithm SignatureAlgorithm lists, and
- * every domain has a key for each algorithm listed, so that what the
- * postmaster asked for is what the mail gets.
- */
-static int
-check_algs(const struct conf *c, const struct keytable *kt, char *err, size_t errlen)
-{
-	enum conf_opt keys_at = c->keytable_path != NULL ? OPT_KEY_TABLE : OPT_KEY_FILE;
-	enum conf_opt algs_at = c->lines[OPT_SIGNATURE_ALGORITHM] != 0 ?
-	    OPT_SIGNATURE_ALGORITHM : keys_at;
-	const struct key *found[KEYTABLE_MAX_PER_DOMAIN];
-	size_t i, j, a, n;
-
-	for (i = 0; i < keytable_nkeys(kt); i++) {
-		const struct key *k = keytable_key(kt, i);
-
-		if ((c->sign_algs & k->alg) == 0)
-			return finish_err(c, keys_at, err, errlen, "%s is an %s key but "
-			    "SignatureAlgorithm does not list %s", k->file, alg_short(k->alg),
-			    key_alg_name(k->alg));
-	}
-	/*
-	 * Each key's d= domain stands for the patterns that use it: look the
-	 * domain up and check the winner has every algorithm.  A wildcard
-	 * whose d= it does not match itself is not checked here.
-	 */
-	for (i = 0; i < keytable_nkeys(kt); i++) {
-		const struct key *k = keytable_key(kt, i);
-		char *dom = util_strndup_lower(k->domain, strlen(k->domain));
-
-		if (dom == NULL)
-			return finish_err(c, OPT_COUNT, err, errlen, "out of memory");
-		n = keytable_lookup(kt, dom, found, KEYTABLE_MAX_PER_DOMAIN);
-		free(dom);
-		for (a = 0; n > 0 && a < sizeof(alg_values) / sizeof(alg_values[0]); a++) {
-			if ((c->sign_algs & alg_values[a]) == 0)
-				continue;
-			for (j = 0; j < n && found[j]->alg != alg_values[a]; j++)
-				continue;
-			if (j < n)
-				continue;
-			if (c->keytable_path == NULL)
-				return finish_err(c, algs_at, err, errlen,
-				    "SignatureAlgorithm lists %s but no KeyFile is an %s key",
-				    alg_words[a], alg_short((enum key_alg)alg_values[a]));
-			return finish_err(c, algs_at, err, errlen, "SignatureAlgorithm lists %s "
-			    "but %s has no %s key", alg_words[a], k->domain,
-			    alg_short((enum key_alg)alg_values[a]));
-		}
-	}
-	return 0;
-}
-
-/* finish_dns: the SPF checker and the alignment tables (PSL) of this configuration. */
-static int
-finish_dns(struct conf *conf, char *err, size_t errlen)
-{
-	struct spf_options so;
-	char why[CONF_MSG_MAX / 2];
-
-	memset(&so, 0, sizeof(so));
-	so.timeout = conf->dns_timeout;
-	so.cache_ttl = conf->spf_cache_ttl;
-	so.dns_cache_size = conf->dns_cache_size;
-	so.dns_cache_max_ttl = conf->dns_cache_max_ttl;
-	if ((conf->spf = spf_new(&so, why, sizeof(why))) == NULL)
-		return finish_err(conf, OPT_DNS_TIMEOUT, err, errlen, "SPF: %s", why);
-	conf->align = align_new(conf->psl_file, conf->org_domains, why, sizeof(why));
-	if (conf->align == NULL)
-		return finish_err(conf, set_line(conf, OPT_PUBLIC_SUFFIX_LIST,
-		    OPT_ORGANIZATIONAL_DOMAINS), err, errlen, "%s", why);
-	/* ReturnPath needs the organizational domains of the keys. */
-	if (conf->return_path_list != NULL && returnpath_new(conf->return_path_list, conf->keys,
-	    conf->align, &conf->return_paths, why, sizeof(why)) == -1)
-		return finish_err(conf, OPT_RETURN_PATH, err, errlen, "%s", why);
-	return 0;
-}
-
-/*
- * Narrowest prefixes RelayNetworks takes without RelayNetworksWide: a
- * wider one trusts a good part of the Internet to have mail signed.
- */
-#define RELAY_V4_MIN 8
-#define RELAY_V6_MIN 32
-
-/*
- * check_relays: refuses relay prefixes wider than /8 or /32 unless the
- * postmaster says so, and warns when loopback is trusted.
- */
-static int
-check_relays(struct conf *conf, char *err, size_t errlen)
-{
-	char wide[64], msg[CONF_MSG_MAX];
-
-	if (!conf->relay_networks_wide &&
-	    cidr_set_wider(conf->relay_networks, RELAY_V4_MIN, RELAY_V6_MIN, wide, sizeof(wide)))
-		return finish_err(conf, OPT_RELAY_NETWORKS, err, errlen, "RelayNetworks %s is "
-		    "wider than /%d (IPv4) or /%d (IPv6): every client in it could have mail "
-		    "signed; set RelayNetworksWide yes if that is meant", wide, RELAY_V4_MIN,
-		    RELAY_V6_MIN);
-	if (cidr_set_match_text(conf->relay_networks, "127.0.0.1") ||
-	    cidr_set_match_text(conf->relay_networks, "::1")) {
-		(void)finish_err(conf, OPT_RELAY_NETWORKS, msg, sizeof(msg), "RelayNetworks "
-		    "trusts loopback: Postfix presents local sendmail(1) mail (with "
-		    "non_smtpd_milters) and mail reinjected by a content filter as from "
-		    "127.0.0.1, so every local user could have mail signed "
-		    "(relaysign.conf(5), RelayNetworks)");
-		if (strv_push(&conf->warnings, msg) == -1)
-			return finish_err(conf, OPT_COUNT, err, errlen, "out of memory");
-	}
-	return 0;
-}
-
-/* warn_unbound: a RelayAuthUsers or RelaySPFNames entry RelayBindings leaves out. */
-static void
-warn_unbound(void *arg, const char *ident)
-{
-	struct conf *conf = arg;
-	char msg[CONF_MSG_MAX];
-
-	(void)finish_err(conf, OPT_RELAY_BINDINGS, msg, sizeof(msg), "%s has no line in %s: "
-	    "its mail is never signed (reason=not-bound)", ident, conf->bindings_path);
-	if (strv_push(&conf->warnings, msg) == -1)
-		conf->warn_oom = true;
-}
-
-/* several_domains: the signing table holds keys of more than one d= domain. */
-static bool
-several_domains(const struct keytable *kt)
-{
-	size_t i, n = keytable_nkeys(kt);
-
-	for (i = 1; i < n; i++)
-		if (strcasecmp(keytable_key(kt, i)->domain, keytable_key(kt, 0)->domain) != 0)
-			return true;
-	return false;
-}
-
-/*
- * finish_bindings: RelayBindings, checked against the relays and keys; or,
- * without it, a warning when any relay may have any of several domains
- * signed (a consortium's exposure).
- */
-static int
-finish_bindings(struct conf *conf, char *err, size_t errlen)
-{
-	struct bindings_context ctx;
-	char why[CONF_MSG_MAX / 2], msg[CONF_MSG_MAX];
-
-	ctx.auth_users = conf->relay_auth_users;
-	ctx.networks = conf->relay_networks;
-	ctx.spf_names = conf->relay_spf_names;
-	ctx.keys = conf->keys;
-	if (conf->bindings_path == NULL) {
-		if (!several_domains(conf->keys) || (cidr_set_count(conf->relay_networks) == 0 &&
-		    conf->relay_auth_users == NULL && conf->relay_spf_names == NULL))
-			return 0;
-		(void)finish_err(conf, set_line(conf, OPT_DOMAIN, OPT_SIGNING_TABLE), msg,
-		    sizeof(msg), "keys for several domains and no RelayBindings: every trusted relay (RelayNetworks, RelayAuthUsers, "
-		    "RelaySPFNames) may have mail signed for any of them (relaysign.conf(5), "
-		    "RelayBindings)");
-		return strv_push(&conf->warnings, msg) == 0 ? 0 :
-		    finish_err(conf, OPT_COUNT, err, errlen, "out of memory");
-	}
-	if (bindings_load(conf->bindings_path, &ctx, &conf->bindings, why, sizeof(why)) == -1)
-		return finish_err(conf, OPT_RELAY_BINDINGS, err, errlen, "RelayBindings: %s", why);
-	(void)bindings_unbound(conf->bindings, &ctx, warn_unbound, conf);
-	if (conf->warn_oom)
-		return finish_err(conf, OPT_COUNT, err, errlen, "out of memory");
-	return 0;
-}
-
-/* conf_finish: cross-option checks, keys and the sign_lib. */
-int
-conf_finish(struct conf *conf, char *err, size_t errlen)
-{
-	bool simple = conf->domains != NULL || conf->selectors != NULL ||
-	    conf->key_files != NULL;
-	bool table = conf->keytable_path != NULL || conf->signingtable_path != NULL;
-	char why[CONF_MSG_MAX / 2];
-	struct keytable *kt;
-	struct sign_lib *sl;
-
-	if (conf->keys != NULL || conf->sign_lib != NULL)
-		return finish_err(conf, OPT_COUNT, err, errlen, "configuration already finished");
-	if (check_relays(conf, err, errlen) == -1)
-		return -1;
-	if (conf->metrics_socket != NULL && conf->socket != NULL &&
-	    strcmp(conf->metrics_socket, conf->socket) == 0)
-		return finish_err(conf, OPT_METRICS_SOCKET, err, errlen, "MetricsSocket %s is "
-		    "the milter's Socket: give the metrics a socket of their own",
-		    conf->metrics_socket);
-	if (simple && table)
-		return finish_err(conf, set_line(conf, OPT_KEY_TABLE, OPT_SIGNING_TABLE), err,
-		    errlen, "Domain, Selector and KeyFile or KeyTable and SigningTable: "
-		    "set one, not both");
-	if (!simple && !table)
-		return finish_err(conf, OPT_COUNT, err, errlen, "no signing keys: set Domain, "
-		    "Selector and KeyFile, or KeyTable and SigningTable");
-	if (table && (conf->keytable_path == NULL || conf->signingtable_path == NULL))
-		return finish_err(conf, set_line(conf, OPT_KEY_TABLE, OPT_SIGNING_TABLE), err,
-		    errlen, "KeyTable and SigningTable go together: %s is not set",
-		    conf->keytable_path == NULL ? "KeyTable" : "SigningTable");
-	if ((kt = keytable_new()) == NULL)
-		return finish_err(conf, OPT_COUNT, err, errlen, "out of memory");
-	if (simple) {
-		if (load_simple(conf, kt, err, errlen) == -1) {
-			conf->keys_failed = true;
-			goto fail;
-		}
-	} else if (keytable_load_files(kt, conf->keytable_path, conf->signingtable_path, why,
-	    sizeof(why)) == -1) {
-		finish_err(conf, set_line(conf, OPT_KEY_TABLE, OPT_SIGNING_TABLE), err, errlen,
-		    "%s", why);
-		conf->keys_failed = true;
-		goto fail;
-	}
-	if (check_algs(conf, kt, err, errlen) == -1)
-		goto fail;
-	if ((sl = sign_lib_new(&conf->sign, why, sizeof(why))) == NULL) {
-		finish_err(conf, OPT_COUNT, err, errlen, "%s", why);
-		goto fail;
-	}
-	conf->keys = kt;
-	conf->sign_lib = sl;
-	if (finish_bindings(conf, err, errlen) == -1)
-		return -1;
-	return finish_dns(conf, err, errlen);
-fail:
-	keytable_free(kt);
-	return -1;
-}
-
-/* read_file: the whole of path, at most CONF_FILE_MAX bytes, into *buf_r. */
-static int
-read_file(const char *path, char **buf_r, size_t *len_r, char *err, size_t errlen)
-{
-	return file_read(path, CONF_FILE_MAX, buf_r, len_r, NULL, err, errlen);
-}
-
-/* conf_load: path read, parsed and finished. */
-int
-conf_load(const char *path, struct conf **conf_r, char *err, size_t errlen)
-{
-	return conf_load_ex(path, conf_r, NULL, err, errlen);
-}
-
-/* conf_load_ex: conf_load, saying whether it was the keys that failed. */
-int
-conf_load_ex(const char *path, struct conf **conf_r, bool *keys_failed_r, char *err,
-    size_t errlen)
-{
-	struct conf *conf;
-	char *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	*conf_r = NULL;
-	if (keys_failed_r != NULL)
-		*keys_failed_r = false;
-	if (read_file(path, &text, &len, err, errlen) == -1)
-		return -1;
-	rc = conf_parse(path, text, len, &conf, err, errlen);
-	free(text);
-	if (rc == -1)
-		return -1;
-	if (conf_finish(conf, err, errlen) == -1) {
-		if (keys_failed_r != NULL)
-			*keys_failed_r = conf->keys_failed;
-		conf_free(conf);
-		return -1;
-	}
-	*conf_r = conf;
-	return 0;
-}
-
-/* conf_load_builtin: the built-in text parsed and finished. */
-int
-conf_load_builtin(struct conf **conf_r, char *err, size_t errlen)
-{
-	struct conf *conf;
-
-	*conf_r = NULL;
-	if (conf_parse("(built-in)", builtin_text, sizeof(builtin_text) - 1, &conf, err,
-	    errlen) == -1)
-		return -1;
-	if (conf_finish(conf, err, errlen) == -1) {
-		conf_free(conf);
-		return -1;
-	}
-	*conf_r = conf;
-	return 0;
-}
-
 /* conf_facility_name: SyslogFacility's word for facility. */
 const char *
 conf_facility_name(int facility)
@@ -1394,9 +1060,7 @@ conf_free(struct conf *conf)
 	free(conf->keytable_path);
 	free(conf->signingtable_path);
 	free(conf->bindings_path);
-	bindings_free(conf->bindings);
 	strv_free(conf->return_path_list);
-	returnpath_free(conf->return_paths);
 	strv_free(conf->outbound_addresses);
 	/* sign_params shows the lists const to sign.c; they are ours. */
 	strv_free((char **)conf->sign.sign_headers);
@@ -1407,9 +1071,6 @@ conf_free(struct conf *conf)
 	strv_free(conf->relay_spf_names);
 	strv_free(conf->org_domains);
 	free(conf->psl_file);
-	spf_free(conf->spf);
-	align_free(conf->align);
-	sign_lib_free(conf->sign_lib);
-	keytable_free(conf->keys);
+	runtime_free(&conf->rt);
 	free(conf);
 }

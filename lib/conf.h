@@ -21,11 +21,14 @@
 #include "policy.h"
 #include "sign.h"
 #include "spf.h"
+#include "runtime.h"
 
 /* Longest line in a configuration, KeyTable or SigningTable file. */
 #define CONF_LINE_MAX 4096
 /* Largest configuration file. */
 #define CONF_FILE_MAX (1024 * 1024)
+/* Room for an error detail before "file:line: " is added. */
+#define CONF_MSG_MAX 512
 
 enum conf_type {
 	CONF_STRING,	/* one word */
@@ -37,13 +40,75 @@ enum conf_type {
 	CONF_MODE	/* an octal umask(2) value, 0 to 0777 */
 };
 
+/* The options, in the order of the table (conf_options). */
+enum conf_opt {
+	OPT_SOCKET,
+	OPT_AUTHSERV_ID,
+	OPT_RELAY_NETWORKS,
+	OPT_RELAY_NETWORKS_WIDE,
+	OPT_RELAY_AUTH_USERS,
+	OPT_RELAY_BINDINGS,
+	OPT_DOMAIN,
+	OPT_SELECTOR,
+	OPT_KEY_FILE,
+	OPT_KEY_TABLE,
+	OPT_SIGNING_TABLE,
+	OPT_SIGNATURE_ALGORITHM,
+	OPT_CANONICALIZATION,
+	OPT_SIGN_HEADERS,
+	OPT_OVERSIGN_HEADERS,
+	OPT_SIGNATURE_TTL,
+	OPT_ON_BAD_FROM,
+	OPT_USER_ID,
+	OPT_PID_FILE,
+	OPT_UMASK,
+	OPT_BACKGROUND,
+	OPT_SYSLOG,
+	OPT_SYSLOG_FACILITY,
+	OPT_LOG_LEVEL,
+	OPT_RELAY_SPF_NAMES,
+	OPT_REQUIRE_SPF,
+	OPT_DNS_TIMEOUT,
+	OPT_SPF_CACHE_TTL,
+	OPT_DNS_CACHE_SIZE,
+	OPT_DNS_CACHE_MAX_TTL,
+	OPT_ALIGNMENT,
+	OPT_PUBLIC_SUFFIX_LIST,
+	OPT_ORGANIZATIONAL_DOMAINS,
+	OPT_DMARC_LOOKUP,
+	OPT_RETURN_PATH,
+	OPT_OUTBOUND_ADDRESSES,
+	OPT_METRICS_SOCKET,
+	OPT_COUNT
+};
+
+struct conf_parse;	/* one conf_parse run (conf.c) */
+
+/*
+ * One row of the option table: the option as the file and the man page
+ * know it, and where its value goes (Postfix's style: name, default,
+ * variable, bounds).  The type decides how a value is checked and stored
+ * in the field at off; check, when set, also vets every word; set, when
+ * set, stores the value instead (an option that fills more than one field
+ * or a structure).
+ */
 struct conf_option {
 	const char *name;	/* as written in the file, e.g. "RelayNetworks" */
 	enum conf_type type;
 	const char *def;	/* default as text, as the man page shows it; "" for none */
 	unsigned long min, max;	/* CONF_UINT bounds */
 	const char *const *words; /* CONF_ENUM and CONF_LIST word sets, or NULL */
+	const int *values;	/* CONF_ENUM: the value stored for each word */
+	size_t off, size;	/* the field of struct conf */
+	unsigned flags;		/* CONF_F_* */
+	int (*check)(const struct conf_parse *p, const struct conf_option *o, const char *w);
+	int (*set)(const struct conf_parse *p, const struct conf_option *o, char **w, size_t n,
+	    int k);
 };
+
+#define CONF_F_LOWER	0x1	/* CONF_LIST: stored lowercase */
+#define CONF_F_CASE	0x2	/* CONF_LIST: a word twice is compared case-sensitively */
+#define CONF_F_TABLE	0x4	/* CONF_PATH: "file:" or "refile:" may come first */
 
 struct conf {
 	char *path;			/* file name, or "(built-in)" */
@@ -85,16 +150,10 @@ struct conf {
 					   it; 0 when the default applies */
 	char **warnings;		/* strv, "file:line: text": legal but risky
 					   settings, for -n and the start-up log */
-	bool keys_failed;		/* conf_finish failed loading a key */
+	bool keys_failed;		/* runtime_build failed loading a key */
 	bool warn_oom;			/* a warning could not be kept */
 
-	/* Filled by conf_finish: */
-	struct keytable *keys;
-	struct bindings *bindings;	/* RelayBindings, or NULL: any relay, any key */
-	struct sign_lib *sign_lib;
-	struct spf *spf;		/* SPF checks and DNS look-ups, thread-safe */
-	struct align *align;		/* organizational domains (PSL + OrganizationalDomains) */
-	struct returnpath *return_paths;/* ReturnPath, checked; NULL when unset */
+	struct runtime rt;		/* what runtime_build made of the above (runtime.h) */
 };
 
 /* conf_options: the option table (n_r gets its length). */
@@ -108,18 +167,8 @@ const struct conf_option *conf_options(size_t *n_r);
 int conf_parse(const char *name, const char *text, size_t len, struct conf **conf_r,
     char *err, size_t errlen);
 
-/*
- * conf_finish: checks what needs more than one option (RelayNetworks
- * wider than /8 or /32 without RelayNetworksWide; KeyFile with
- * Domain and Selector, or KeyTable with SigningTable, not both; the keys
- * match SignatureAlgorithm), loads the keys and makes the sign_lib.
- * Returns 0, or -1 with the reason in err: "file:line: reason" naming the
- * line of the option concerned (and the key file, for key errors), or
- * "file: reason" when no line is to blame.
- */
-int conf_finish(struct conf *conf, char *err, size_t errlen);
 
-/* conf_load: reads path, conf_parse, conf_finish. */
+/* conf_load: reads path, conf_parse, runtime_build (runtime.c). */
 int conf_load(const char *path, struct conf **conf_r, char *err, size_t errlen);
 /*
  * conf_load_ex: conf_load; on failure *keys_failed_r (may be NULL) says
@@ -135,7 +184,7 @@ int conf_load_ex(const char *path, struct conf **conf_r, bool *keys_failed_r, ch
  * "demo" and key file LOCALSTATEDIR/lib/relaysign/demo.key.
  */
 const char *conf_builtin_text(void);
-/* conf_load_builtin: conf_parse of conf_builtin_text, then conf_finish. */
+/* conf_load_builtin: conf_parse of conf_builtin_text, then runtime_build (runtime.c). */
 int conf_load_builtin(struct conf **conf_r, char *err, size_t errlen);
 
 /* conf_facility_name: "mail", "local0", ... for a SyslogFacility value. */

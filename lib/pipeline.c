@@ -340,7 +340,7 @@ relay_trust(struct pipeline *p, bool have_addr, const char *auth)
 	 */
 	if (auth != NULL && auth[0] != '\0' && strlen(auth) < sizeof(p->m.auth_user) &&
 	    (strv_contains(conf->relay_auth_users, auth) ||
-	     bindings_has_login(conf->bindings, auth))) {
+	     bindings_has_login(conf->rt.bindings, auth))) {
 		util_strlcpy(p->m.auth_user, auth, sizeof(p->m.auth_user));
 		return POLICY_TRUST_AUTH;
 	}
@@ -349,7 +349,7 @@ relay_trust(struct pipeline *p, bool have_addr, const char *auth)
 	if (have_addr && conf->relay_spf_names != NULL) {
 		double t0 = mono_now();
 
-		r = spf_vendor_check(conf->spf, sa, conf->relay_spf_names, &p->m.relay_spf_name);
+		r = spf_vendor_check(conf->rt.spf, sa, conf->relay_spf_names, &p->m.relay_spf_name);
 		dns_timed(&p->m, PIPELINE_DNS_VENDOR, t0);
 		if (r == POLICY_SPF_PASS)
 			return POLICY_TRUST_SPF;
@@ -395,7 +395,7 @@ pipeline_mail(struct pipeline *p, const struct conf *conf, const char *arg, cons
 	} else {
 		double t0 = mono_now();
 
-		m->spf = spf_check_host(conf->spf, (const struct sockaddr *)&p->addr, p->helo,
+		m->spf = spf_check_host(conf->rt.spf, (const struct sockaddr *)&p->addr, p->helo,
 		                        m->env == PIPELINE_ENV_OK ? m->env_addr : "", m->spf_why,
 		                        sizeof(m->spf_why));
 		dns_timed(m, PIPELINE_DNS_SPF, t0);
@@ -624,7 +624,7 @@ fill_report(struct pipeline *p)
 	r->relay_name = m->trust == POLICY_TRUST_AUTH  ? m->auth_user
 	                : m->trust == POLICY_TRUST_SPF ? m->relay_spf_name
 	                                               : NULL;
-	r->bindings = m->conf != NULL && m->conf->bindings != NULL && m->trust != POLICY_TRUST_NONE;
+	r->bindings = m->conf != NULL && m->conf->rt.bindings != NULL && m->trust != POLICY_TRUST_NONE;
 	r->binding = m->binding != NULL ? binding_ident(m->binding) : NULL;
 	r->env = m->env;
 	r->mailfrom_domain = m->env == PIPELINE_ENV_OK ? m->env_domain : NULL;
@@ -690,7 +690,7 @@ start_signer(struct msg *m, const char *jobid)
 	char err[256];
 	size_t i;
 
-	m->signer = signer_new(m->conf->sign_lib, m->keys, m->nkeys, jobid != NULL ? jobid : "",
+	m->signer = signer_new(m->conf->rt.sign_lib, m->keys, m->nkeys, jobid != NULL ? jobid : "",
 	                       err, sizeof(err));
 	if (m->signer == NULL)
 		return -1;
@@ -722,7 +722,7 @@ headers_end(struct pipeline *p, const char *jobid)
 	else
 		m->from_status = from_parse(m->from_value, strlen(m->from_value), &m->from, NULL, 0);
 	if (m->from_status == FROM_OK)
-		m->nkeys = keytable_lookup(m->conf->keys, m->from.domain, m->keys,
+		m->nkeys = keytable_lookup(m->conf->rt.keys, m->from.domain, m->keys,
 		                           KEYTABLE_MAX_PER_DOMAIN);
 	find_own(p, m);
 
@@ -744,20 +744,20 @@ headers_end(struct pipeline *p, const char *jobid)
 		                  : m->env == PIPELINE_ENV_NULL ? p->helo
 		                                                : "";
 
-		m->aligned = align_check(m->conf->align, m->conf->alignment, m->from.domain, env);
+		m->aligned = align_check(m->conf->rt.align, m->conf->alignment, m->from.domain, env);
 		m->align_checked = true;
 		if (m->conf->dmarc_lookup) {
 			struct dmarc_record rec;
 			double t0 = mono_now();
 
-			m->dmarc = dmarc_lookup(m->conf->spf, m->conf->align, m->from.domain, &rec);
+			m->dmarc = dmarc_lookup(m->conf->rt.spf, m->conf->rt.align, m->from.domain, &rec);
 			dns_timed(m, PIPELINE_DNS_DMARC, t0);
 			m->dmarc_checked = true;
 		}
 	}
-	if (m->from_status == FROM_OK && m->nkeys > 0 && m->conf->bindings != NULL) {
+	if (m->from_status == FROM_OK && m->nkeys > 0 && m->conf->rt.bindings != NULL) {
 		/* A consortium: only what is bound to the identity that trusted it. */
-		m->binding = bindings_find(m->conf->bindings, m->trust, m->auth_user,
+		m->binding = bindings_find(m->conf->rt.bindings, m->trust, m->auth_user,
 		                           m->relay_spf_name, p->have_addr ?
 		                           (const struct sockaddr *)&p->addr : NULL);
 		m->not_bound = !binding_allows(m->binding, m->from.domain);
@@ -914,7 +914,7 @@ pipeline_eom(struct pipeline *p, const struct pipeline_edit **edits_r, size_t *n
 		 * for an envelope we could not parse.
 		 */
 		if (m->env == PIPELINE_ENV_OK && m->from_status == FROM_OK &&
-		    (m->return_path = returnpath_for(m->conf->return_paths, m->from.domain)) != NULL &&
+		    (m->return_path = returnpath_for(m->conf->rt.return_paths, m->from.domain)) != NULL &&
 		    strcasecmp(m->return_path, m->env_addr) == 0)
 			m->return_path = NULL;	/* already the library's own */
 		if (m->env != PIPELINE_ENV_OK)

@@ -184,7 +184,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	(void)f3;
 	/* SMFIF_CHGFROM only when ReturnPath asks for it (relaysign.conf(5)). */
 	if ((conf = state_acquire()) != NULL) {
-		if (conf->return_paths != NULL) {
+		if (conf->rt.return_paths != NULL) {
 			if (f0 & SMFIF_CHGFROM)
 				chgfrom = true;
 			else

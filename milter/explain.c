@@ -302,7 +302,7 @@ why_untrusted(const struct conf *conf, const struct sockaddr *sa, const char *cl
 	if (login != NULL) {
 		for (char **u = conf->relay_auth_users; u != NULL && *u != NULL; u++)
 			login_ok |= strcmp(*u, login) == 0;
-		login_ok |= conf->bindings != NULL && bindings_has_login(conf->bindings, login);
+		login_ok |= conf->rt.bindings != NULL && bindings_has_login(conf->rt.bindings, login);
 	}
 	snprintf(buf, len, "%s %s in RelayNetworks; %s%s%s; %s", client,
 	    cidr_set_match(conf->relay_networks, sa) ? "is" : "is not",
@@ -320,8 +320,8 @@ binding_domains_text(const struct conf *conf, const char *ident, char *buf, size
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; conf->bindings != NULL && i < bindings_count(conf->bindings); i++) {
-		const struct binding *bd = bindings_at(conf->bindings, i);
+	for (size_t i = 0; conf->rt.bindings != NULL && i < bindings_count(conf->rt.bindings); i++) {
+		const struct binding *bd = bindings_at(conf->rt.bindings, i);
 
 		if (strcmp(binding_ident(bd), ident) != 0)
 			continue;
@@ -512,7 +512,7 @@ explain_run(const struct conf *conf, const struct explain_args *a, FILE *out)
 			chgfrom = e[i].value;
 	}
 	if (r->from_domain != NULL)
-		nkeys = keytable_lookup(conf->keys, r->from_domain, keys, EXPLAIN_KEYS_MAX);
+		nkeys = keytable_lookup(conf->rt.keys, r->from_domain, keys, EXPLAIN_KEYS_MAX);
 	if (r->trust == POLICY_TRUST_NONE)
 		why_untrusted(conf, (const struct sockaddr *)&ss, r->client, a->login, why,
 		    sizeof(why));

@@ -70,7 +70,7 @@ keytest_run(const struct keytable *kt, struct key *const *next, size_t nnext,
 int
 keytest_return_paths(const struct conf *conf, FILE *out)
 {
-	size_t i, j, n = returnpath_count(conf->return_paths), bad = 0, temp = 0;
+	size_t i, j, n = returnpath_count(conf->rt.return_paths), bad = 0, temp = 0;
 	struct sockaddr_storage ss;
 
 	if (n == 0)
@@ -82,14 +82,14 @@ keytest_return_paths(const struct conf *conf, FILE *out)
 	}
 	for (i = 0; i < n; i++) {
 		for (j = 0; conf->outbound_addresses[j] != NULL; j++) {
-			const char *rp = returnpath_at(conf->return_paths, i);
+			const char *rp = returnpath_at(conf->rt.return_paths, i);
 			const char *ip = conf->outbound_addresses[j];
 			char why[256] = "";
 			enum policy_spf r;
 
 			if (util_sockaddr(ip, &ss) != 0)
 				continue;	/* conf.c checked it */
-			r = spf_check_host(conf->spf, (const struct sockaddr *)&ss, "relaysign-t",
+			r = spf_check_host(conf->rt.spf, (const struct sockaddr *)&ss, "relaysign-t",
 			    rp, why, sizeof(why));
 			fprintf(out, "ReturnPath %s from %s: spf=%s%s%s%s\n", rp, ip,
 			    policy_spf_name(r), why[0] ? " (" : "", why, why[0] ? ")" : "");

@@ -179,9 +179,9 @@ metrics_conf_freed(const struct conf *conf)
 {
 	struct spf_stats st;
 
-	if (conf->spf == NULL)
+	if (conf->rt.spf == NULL)
 		return;
-	spf_stats(conf->spf, &st);
+	spf_stats(conf->rt.spf, &st);
 	atomic_fetch_add(&m.retired_timeouts, st.timeouts);
 }
 
@@ -260,8 +260,8 @@ render(size_t *len_r)
 	}
 	/* The configuration in force counts its own; freed ones were kept. */
 	if ((conf = state_acquire()) != NULL) {
-		if (conf->spf != NULL)
-			spf_stats(conf->spf, &st);
+		if (conf->rt.spf != NULL)
+			spf_stats(conf->rt.spf, &st);
 		state_release(conf);
 	}
 	timeouts = atomic_load(&m.retired_timeouts) + st.timeouts;

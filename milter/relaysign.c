@@ -596,7 +596,7 @@ reload(const struct conf *old)
 	metrics_reload(true, false);
 	/* conf is in force now; only this thread replaces it, so it stays valid here. */
 	log_setup(log_to_stderr(conf), conf->syslog, conf->syslog_facility, conf->log_level);
-	log_notice("reloaded %s: %zu keys", conf->path, keytable_nkeys(conf->keys));
+	log_notice("reloaded %s: %zu keys", conf->path, keytable_nkeys(conf->rt.keys));
 	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
 		log_warning("%s", *w);
 }
@@ -623,8 +623,8 @@ run_explain(struct conf *conf, const struct explain_args *a)
 		so.timeout = conf->dns_timeout;
 		so.cache_ttl = conf->spf_cache_ttl;
 		so.test_dns = zone;
-		spf_free(conf->spf);
-		if ((conf->spf = spf_new(&so, err, sizeof(err))) == NULL) {
+		spf_free(conf->rt.spf);
+		if ((conf->rt.spf = spf_new(&so, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "relaysign: -z %s: %s\n", a->zone_path, err);
 			conf_free(conf);
 			SPF_dns_free(zone);
@@ -804,7 +804,7 @@ main(int argc, char **argv)
 			conf_free(conf);
 			return 1;
 		}
-		rc = keytest_run(conf->keys, next, (size_t)nnext, keycheck_res_lookup, NULL,
+		rc = keytest_run(conf->rt.keys, next, (size_t)nnext, keycheck_res_lookup, NULL,
 		    stdout);
 		rp = keytest_return_paths(conf, stdout);
 		for (int i = 0; i < nnext; i++)
@@ -819,7 +819,7 @@ main(int argc, char **argv)
 	if (explain.message != NULL)
 		return run_explain(conf, &explain);
 	if (check) {
-		size_t nk = keytable_nkeys(conf->keys);
+		size_t nk = keytable_nkeys(conf->rt.keys);
 
 		printf("relaysign: %s: ok (%zu key%s)\n", conf->path, nk, nk == 1 ? "" : "s");
 		if (verbose)
@@ -896,10 +896,10 @@ main(int argc, char **argv)
 		return start_failed(conf, pid_fd);
 	}
 	log_notice("starting: %s, Socket %s, %zu keys%s%s", conf->path, conf->socket,
-	    keytable_nkeys(conf->keys), conf->metrics_socket != NULL ? ", metrics on " : "",
+	    keytable_nkeys(conf->rt.keys), conf->metrics_socket != NULL ? ", metrics on " : "",
 	    conf->metrics_socket != NULL ? conf->metrics_socket : "");
 	/* How libopendkim gets its keys: for whoever debugs, not every start's log. */
-	log_debug("%s", sign_lib_keyuse(conf->sign_lib));
+	log_debug("%s", sign_lib_keyuse(conf->rt.sign_lib));
 	for (char **w = conf->warnings; w != NULL && *w != NULL; w++)
 		log_warning("%s", *w);
 	/* A reload may free conf: keep what the stop needs. */

@@ -53,11 +53,11 @@ print_unbound(void *arg, const char *ident)
 void
 table_print(FILE *out, const struct conf *conf)
 {
-	const struct keytable *kt = conf->keys;
+	const struct keytable *kt = conf->rt.keys;
 	size_t i, n = keytable_nkeys(kt);
 
 	fprintf(out, "signing table (identity -> From domains -> keys):\n");
-	if (conf->bindings == NULL) {
+	if (conf->rt.bindings == NULL) {
 		fprintf(out, "  every trusted relay (RelayNetworks, RelayAuthUsers, "
 		        "RelaySPFNames) ->\n");
 		for (i = 0; i < n; i++) {
@@ -69,8 +69,8 @@ table_print(FILE *out, const struct conf *conf)
 		}
 		return;
 	}
-	for (i = 0; i < bindings_count(conf->bindings); i++) {
-		const struct binding *bd = bindings_at(conf->bindings, i);
+	for (i = 0; i < bindings_count(conf->rt.bindings); i++) {
+		const struct binding *bd = bindings_at(conf->rt.bindings, i);
 		char *const *d = binding_domains(bd);
 
 		fprintf(out, "  %s ->\n", binding_ident(bd));
@@ -82,9 +82,9 @@ table_print(FILE *out, const struct conf *conf)
 	}
 	{
 		struct bindings_context ctx = {conf->relay_auth_users, conf->relay_networks,
-		                               conf->relay_spf_names, conf->keys};
+		                               conf->relay_spf_names, conf->rt.keys};
 
-		(void)bindings_unbound(conf->bindings, &ctx, print_unbound, out);
+		(void)bindings_unbound(conf->rt.bindings, &ctx, print_unbound, out);
 	}
 	if (cidr_set_count(conf->relay_networks) > 0)
 		fprintf(out, "  any other client in RelayNetworks -> nothing (no net: line holds "

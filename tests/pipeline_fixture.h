@@ -81,12 +81,12 @@ fx_use_zone(struct fixture *fx, struct conf *c)
 	struct spf_options so;
 	char err[512];
 
-	spf_free(c->spf);
+	spf_free(c->rt.spf);
 	memset(&so, 0, sizeof(so));
 	so.timeout = 2;
 	so.cache_ttl = 300;
 	so.test_dns = fx->zone;
-	if ((c->spf = spf_new(&so, err, sizeof(err))) == NULL) {
+	if ((c->rt.spf = spf_new(&so, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "fixture: %s\n", err);
 		conf_free(c);
 		return -1;
@@ -102,7 +102,7 @@ fx_conf_text(struct fixture *fx, const char *text)
 	char err[512];
 
 	if (conf_parse("fixture.conf", text, strlen(text), &c, err, sizeof(err)) != 0 ||
-	    conf_finish(c, err, sizeof(err)) != 0) {
+	    runtime_build(c, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fixture: %s\n", err);
 		conf_free(c);
 		return NULL;

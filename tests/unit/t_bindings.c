@@ -67,7 +67,7 @@ load(const char *bindings, char *err, size_t errlen)
 	snprintf(text, sizeof(text), MAIN_CONF, fx.keys[0], extra);
 	if (conf_parse("t.conf", text, strlen(text), &c, err, errlen) != 0)
 		return NULL;
-	if (conf_finish(c, err, errlen) != 0) {
+	if (runtime_build(c, err, errlen) != 0) {
 		conf_free(c);
 		return NULL;
 	}
@@ -126,7 +126,7 @@ test_errors(void)
 		snprintf(text, sizeof(text), MAIN_CONF, fx.keys[0], "");
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "RelayBindings %s\n", path);
 		ok(conf_parse("t.conf", text, strlen(text), &c, err, sizeof(err)) == 0 &&
-		   conf_finish(c, err, sizeof(err)) != 0 && strstr(err, "t.conf:9: RelayBindings:") &&
+		   runtime_build(c, err, sizeof(err)) != 0 && strstr(err, "t.conf:9: RelayBindings:") &&
 		   strstr(err, "missing"),
 		   "a missing file: the configuration line and the path: %s", err);
 		conf_free(c);
@@ -157,7 +157,7 @@ test_warnings(void)
 	c = load(GOOD_BINDINGS, err, sizeof(err));
 	ok(c != NULL, "the good file loads: %s", c == NULL ? err : "ok");
 	if (c != NULL) {
-		ok(bindings_count(c->bindings) == 6, "six lines");
+		ok(bindings_count(c->rt.bindings) == 6, "six lines");
 		ok(has_warning(c, "auth:alma-c has no line in") &&
 		   has_warning(c, "never signed (reason=not-bound)") &&
 		   !has_warning(c, "auth:alma-a has no line") &&

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_conf.c -- lib/conf: the parser (a table of texts, every error path),
- * the values it stores, conf_finish with generated keys, and the cross-
+ * the values it stores, runtime_build with generated keys, and the cross-
  * check of conf_options() against man/relaysign.conf.5.
  */
 #include <sys/stat.h>
@@ -302,7 +302,7 @@ test_defaults(void)
 	ok(c->background && c->syslog, "defaults: Background and Syslog yes");
 	ok(c->syslog_facility == LOG_MAIL, "defaults: SyslogFacility mail");
 	ok(c->log_level == LOG_INFO, "defaults: LogLevel info");
-	ok(c->keys == NULL && c->sign_lib == NULL, "defaults: no keys before conf_finish");
+	ok(c->rt.keys == NULL && c->rt.sign_lib == NULL, "defaults: no keys before runtime_build");
 	(void)conf_options(&n);
 	for (i = 0; i < n && c->lines[i] == 0; i++)
 		continue;
@@ -412,8 +412,8 @@ static void
 test_table(void)
 {
 	const struct conf_option *o;
-	size_t i, j, n;
-	bool unique = true, words = true;
+	size_t i, j, n, want;
+	bool unique = true, words = true, fields = true;
 
 	o = conf_options(&n);
 	ok(n >= 21, "table: %zu options", n);
@@ -423,9 +423,26 @@ test_table(void)
 				unique = false;
 		if (o[i].type == CONF_ENUM && o[i].words == NULL)
 			words = false;
+		/* A row without a setter stores by its type: its field must fit. */
+		if (o[i].set != NULL)
+			continue;
+		switch (o[i].type) {
+		case CONF_BOOL: want = sizeof(bool); break;
+		case CONF_ENUM: want = o[i].values != NULL ? sizeof(int) : 0; break;
+		case CONF_STRING: case CONF_PATH: want = sizeof(char *); break;
+		case CONF_LIST: want = sizeof(char **); break;
+		default: want = o[i].size == sizeof(unsigned) ? sizeof(unsigned) :
+		    sizeof(unsigned long); break;
+		}
+		if (o[i].size != want || o[i].off + o[i].size > sizeof(struct conf)) {
+			diag("%s: field of %zu bytes at %zu, %zu expected", o[i].name, o[i].size,
+			    o[i].off, want);
+			fields = false;
+		}
 	}
 	ok(unique, "table: names unique regardless of case");
 	ok(words, "table: every CONF_ENUM has its words");
+	ok(fields, "table: every row without a setter has a field of its type's size");
 }
 
 /* test_builtin: the built-in text goes through the same parser. */
@@ -450,7 +467,7 @@ test_builtin(void)
 	conf_free(c);
 }
 
-/* Temporary files of the conf_finish tests. */
+/* Temporary files of the runtime_build tests. */
 static char tmpdir[] = "/tmp/t_conf.XXXXXX";
 static char paths[16][512];
 static size_t npaths;
@@ -588,7 +605,7 @@ expand(const char *in, char *out, size_t size)
 	out[o] = '\0';
 }
 
-/* test_finish: conf_finish with real keys. */
+/* test_finish: runtime_build with real keys. */
 static void
 test_finish(void)
 {
@@ -628,16 +645,16 @@ test_finish(void)
 			ok(0, "finish row %zu: does not parse: %s", i, err);
 			continue;
 		}
-		rc = conf_finish(c, err, sizeof(err));
+		rc = runtime_build(c, err, sizeof(err));
 		if (tc->expect == NULL) {
-			n = rc == 0 ? keytable_lookup(c->keys, tc->lookup, keys,
+			n = rc == 0 ? keytable_lookup(c->rt.keys, tc->lookup, keys,
 			    KEYTABLE_MAX_PER_DOMAIN) : 0;
-			ok(rc == 0 && c->sign_lib != NULL && n == tc->nkeys,
+			ok(rc == 0 && c->rt.sign_lib != NULL && n == tc->nkeys,
 			    "finish row %zu: finishes, %s has %zu keys (got %zu%s%s)", i,
 			    tc->lookup, tc->nkeys, n, rc == 0 ? "" : ": ", rc == 0 ? "" : err);
 		} else {
 			expand(tc->expect, expect, sizeof(expect));
-			ok(rc == -1 && strstr(err, expect) != NULL && c->keys == NULL,
+			ok(rc == -1 && strstr(err, expect) != NULL && c->rt.keys == NULL,
 			    "finish row %zu: fails with \"%s\" (got %s\"%s\")", i, expect,
 			    rc == 0 ? "success, " : "", err);
 		}
@@ -650,7 +667,7 @@ test_finish(void)
 	cpath = tmp_path("relaysign.conf");
 	write_file(cpath, buf, 0644);
 	rc = conf_load(cpath, &c, err, sizeof(err));
-	ok(rc == 0 && c != NULL && keytable_nkeys(c->keys) == 1 && strcmp(c->path, cpath) == 0,
+	ok(rc == 0 && c != NULL && keytable_nkeys(c->rt.keys) == 1 && strcmp(c->path, cpath) == 0,
 	    "conf_load: loads a file%s%s", rc == 0 ? "" : ": ", rc == 0 ? "" : err);
 	if (rc == 0)
 		conf_free(c);

@@ -299,7 +299,7 @@ test_rows(const struct fixture *fx)
 		/* ReturnPath (FX_STRICT): a new sender, first, on signed mail with an envelope only. */
 		{
 			size_t nchg = 0;
-			bool want = conf->return_paths != NULL && r->action == POLICY_SIGN &&
+			bool want = conf->rt.return_paths != NULL && r->action == POLICY_SIGN &&
 			            r->env == PIPELINE_ENV_OK;
 
 			for (size_t k = 0; k < n; k++)

@@ -164,7 +164,7 @@ selector_in_force(const struct conf **conf_r)
 	*conf_r = c;
 	if (c == NULL)
 		return "";
-	n = keytable_lookup(c->keys, "library.example.edu", keys, KEYTABLE_MAX_PER_DOMAIN);
+	n = keytable_lookup(c->rt.keys, "library.example.edu", keys, KEYTABLE_MAX_PER_DOMAIN);
 	state_release(c);
 	return n > 0 ? keys[0]->selector : "";
 }
@@ -239,8 +239,8 @@ main(void)
 			 * be whole.  Put a fresh old one back for the next round.
 			 */
 			if (strcmp(selector_in_force(&in_force), "new2026") != 0 ||
-			    in_force->bindings == NULL || in_force->return_paths == NULL ||
-			    in_force->spf == NULL || in_force->align == NULL) {
+			    in_force->rt.bindings == NULL || in_force->rt.return_paths == NULL ||
+			    in_force->rt.spf == NULL || in_force->rt.align == NULL) {
 				ok(0, "allocation %ld failed and was absorbed, but the new "
 				   "configuration is not whole", n);
 				wrong++;
@@ -265,7 +265,7 @@ main(void)
 	   wrong);
 	ok(strcmp(selector_in_force(&in_force), "new2026") == 0 && in_force != a,
 	   "the reload that got through put the new configuration in force");
-	ok(in_force != NULL && in_force->bindings != NULL && in_force->return_paths != NULL,
+	ok(in_force != NULL && in_force->rt.bindings != NULL && in_force->rt.return_paths != NULL,
 	   "... with its RelayBindings and ReturnPath");
 	state_shutdown();
 	unlink(key);

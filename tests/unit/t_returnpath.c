@@ -39,7 +39,7 @@ load(const char *extra, char *err, size_t errlen)
 	snprintf(text, sizeof(text), CONF_TEXT, fx.keys[0], extra);
 	if (conf_parse("t.conf", text, strlen(text), &c, err, errlen) != 0)
 		return NULL;
-	if (conf_finish(c, err, errlen) != 0) {
+	if (runtime_build(c, err, errlen) != 0) {
 		conf_free(c);
 		return NULL;
 	}
@@ -104,13 +104,13 @@ test_choice(void)
 
 	if (!ok(c != NULL, "three addresses load: %s", c == NULL ? err : "ok"))
 		return;
-	ok(returnpath_count(c->return_paths) == 3 &&
-	   strcmp(returnpath_at(c->return_paths, 0), "bounces@library.example.edu") == 0 &&
-	   strcmp(returnpath_domain(c->return_paths, 2), "ufl.edu") == 0,
+	ok(returnpath_count(c->rt.return_paths) == 3 &&
+	   strcmp(returnpath_at(c->rt.return_paths, 0), "bounces@library.example.edu") == 0 &&
+	   strcmp(returnpath_domain(c->rt.return_paths, 2), "ufl.edu") == 0,
 	   "as configured, the domain lowercased, the local part kept");
 	ok(strv_len(c->outbound_addresses) == 2, "two outbound addresses");
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		const char *got = returnpath_for(c->return_paths, rows[i].from);
+		const char *got = returnpath_for(c->rt.return_paths, rows[i].from);
 
 		ok(rows[i].want == NULL ? got == NULL : got != NULL && strcmp(got, rows[i].want) == 0,
 		   "From %s: %s (got %s)", rows[i].from, rows[i].want ? rows[i].want : "none",
