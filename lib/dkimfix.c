@@ -10,7 +10,13 @@
  * 3. The start-up probe that finds out, by behaviour, whether 1 works and
  *    whether dkim_free() releases an Ed25519 key (dkimfix_probe).
  */
+#ifdef HAVE_CONFIG_H
 #include "config.h"
+#endif
+/* ./configure --disable-key-interposer sets 0; builds without config.h interpose. */
+#ifndef RELAYSIGN_KEY_INTERPOSER
+#define RELAYSIGN_KEY_INTERPOSER 1
+#endif
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -65,7 +65,7 @@ check_conf(const struct conf *c, size_t nlines)
 	if (c->path == NULL || strcmp(c->path, "fuzz") != 0 || c->socket == NULL ||
 	    c->authserv_id == NULL || c->authserv_id[0] == '\0' || c->relay_networks == NULL ||
 	    c->sign.sign_headers == NULL || c->sign.oversign_headers == NULL ||
-	    c->lines == NULL || c->keys != NULL || c->sign_lib != NULL)
+	    c->lines == NULL || c->rt.keys != NULL || c->rt.sign_lib != NULL)
 		abort();
 	if (c->sign_algs == 0 ||
 	    (c->sign_algs & ~(unsigned)(KEY_ALG_RSA_SHA256 | KEY_ALG_ED25519_SHA256)) != 0)
