@@ -94,7 +94,6 @@ static const int align_values[] = { ALIGN_RELAXED, ALIGN_STRICT };
 /* Ten years: an x= further out than that is a mistake, not a policy. */
 #define CONF_TTL_MAX 315360000UL
 
-
 /*
  * Header fields that change in transit: signing them breaks the signature
  * at the next hop (RFC 6376 5.4.1 lists Received and Return-Path among the
@@ -238,8 +237,6 @@ edit_distance(const char *a, const char *b)
 		}
 	return d[la][lb];
 }
-
-
 
 /* is_token: RFC 2045 5.1 token, the form of an RFC 8601 2.5 authserv-id here. */
 static bool

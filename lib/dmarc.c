@@ -189,7 +189,7 @@ dmarc_parse(const char *text, struct dmarc_record *rec)
 
 /* discover: the DMARC records at _dmarc.domain, into rec when there is one. */
 static enum dmarc_found
-discover(struct spf *dns, const char *domain, struct dmarc_record *rec)
+discover(struct dns *dns, const char *domain, struct dmarc_record *rec)
 {
 	struct dmarc_record one;
 	enum dmarc_parse r, kept = DMARC_PARSE_NOT_DMARC;
@@ -198,13 +198,13 @@ discover(struct spf *dns, const char *domain, struct dmarc_record *rec)
 
 	if ((size_t)snprintf(name, sizeof(name), "_dmarc.%s", domain) > ALIGN_DOMAIN_MAX - 1)
 		return FOUND_NOTHING; /* longer than a domain name: no record can be there */
-	switch (spf_txt_lookup(dns, name, &txt, err, sizeof(err))) {
-	case SPF_TXT_TEMPERROR:
+	switch (dns_txt_lookup(dns, name, &txt, err, sizeof(err))) {
+	case DNS_TXT_TEMPERROR:
 		util_seterr(rec->why, sizeof(rec->why), "%s: %s", name, err);
 		return FOUND_TEMP;
-	case SPF_TXT_NONE:
+	case DNS_TXT_NONE:
 		return FOUND_NOTHING;
-	case SPF_TXT_FOUND:
+	case DNS_TXT_FOUND:
 		break;
 	}
 	for (i = 0; txt[i] != NULL; i++) {
@@ -233,7 +233,7 @@ discover(struct spf *dns, const char *domain, struct dmarc_record *rec)
 
 /* dmarc_lookup: RFC 7489 6.6.3 policy discovery. */
 enum dmarc_policy
-dmarc_lookup(struct spf *dns, const struct align *al, const char *from_domain,
+dmarc_lookup(struct dns *dns, const struct align *al, const char *from_domain,
              struct dmarc_record *rec)
 {
 	char from[ALIGN_DOMAIN_MAX], org[ALIGN_DOMAIN_MAX];

@@ -6,8 +6,8 @@
  * that say so are read (v, p, sp, adkim, aspf, and rua for 6.6.3 step 6);
  * relaysign sends no reports and applies no policy.
  *
- * DNS goes through spf_txt_lookup (lib/spf.h): the same resolver, time
- * bound and test zone as SPF.  A lookup asks at most two names, each
+ * DNS goes through dns_txt_lookup (lib/dns.h): the same layer, time
+ * bound, cache and test zone as SPF.  A lookup asks at most two names, each
  * bounded by the DNS timeout.
  */
 #ifndef RELAYSIGN_DMARC_H
@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "align.h"
-#include "spf.h"
+#include "dns.h"
 
 enum dmarc_policy {
 	DMARC_NONE_RECORD = 0, /* no usable record: DMARC does not apply */
@@ -70,7 +70,7 @@ enum dmarc_parse dmarc_parse(const char *text, struct dmarc_record *rec);
  * only when there is no record, not on an error).  Fills *rec and returns
  * rec->policy.
  */
-enum dmarc_policy dmarc_lookup(struct spf *dns, const struct align *al, const char *from_domain,
+enum dmarc_policy dmarc_lookup(struct dns *dns, const struct align *al, const char *from_domain,
                                struct dmarc_record *rec);
 
 /* dmarc_policy_name: "absent", "none", "quarantine", "reject", "temperror". */

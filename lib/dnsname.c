@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * dnsname.c -- the one rule for signing domains and selectors (dnsname.h).
+ * dnsname.c -- the rules for domain names (dnsname.h).
  */
 #include <ctype.h>
 #include <string.h>
@@ -56,4 +56,31 @@ dnsname_ok(const char *s, size_t min_labels, const char **why_r)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * dnsname_query_ok: true for a name DNS can hold: 1 to 253 octets without
+ * the trailing dot, labels of 1 to 63 octets, no control characters or
+ * space.
+ */
+bool
+dnsname_query_ok(const char *name)
+{
+	size_t len = strlen(name), label = 0, i;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > DNSNAME_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (c <= ' ' || c == 0x7f || ++label > 63)
+			return false;
+	}
+	return label > 0;
 }

@@ -750,7 +750,7 @@ headers_end(struct pipeline *p, const char *jobid)
 			struct dmarc_record rec;
 			double t0 = mono_now();
 
-			m->dmarc = dmarc_lookup(m->conf->rt.spf, m->conf->rt.align, m->from.domain, &rec);
+			m->dmarc = dmarc_lookup(m->conf->rt.dns, m->conf->rt.align, m->from.domain, &rec);
 			dns_timed(m, PIPELINE_DNS_DMARC, t0);
 			m->dmarc_checked = true;
 		}

@@ -4,7 +4,7 @@
  * configuration: the checks that need more than one option, then the
  * keys, the libopendkim library handle, the bindings, the SPF checker and
  * its DNS cache, the alignment tables (PSL) and ReturnPath.  conf.c parses
- * and knows nothing of these; milter/state.c swaps whole configurations,
+ * and knows nothing of these; milter/confswap.c swaps whole configurations,
  * runtime and all, on SIGHUP.  Nothing here logs: an error is "file:line:
  * reason" naming the option to blame, in the caller's buffer.
  */
@@ -150,18 +150,26 @@ check_algs(const struct conf *c, const struct keytable *kt, char *err, size_t er
 	return 0;
 }
 
-/* finish_dns: the SPF checker and the alignment tables (PSL) of this configuration. */
+/*
+ * finish_dns: the DNS layer, the SPF checker on it and the alignment
+ * tables (PSL) of this configuration.
+ */
 static int
 finish_dns(struct conf *conf, char *err, size_t errlen)
 {
+	struct dns_options dopt;
 	struct spf_options so;
 	char why[CONF_MSG_MAX / 2];
 
+	memset(&dopt, 0, sizeof(dopt));
+	dopt.timeout = conf->dns_timeout;
+	dopt.cache_size = conf->dns_cache_size;
+	dopt.cache_max_ttl = conf->dns_cache_max_ttl;
+	if ((conf->rt.dns = dns_new(&dopt, why, sizeof(why))) == NULL)
+		return finish_err(conf, OPT_DNS_TIMEOUT, err, errlen, "DNS: %s", why);
 	memset(&so, 0, sizeof(so));
-	so.timeout = conf->dns_timeout;
+	so.dns = conf->rt.dns;
 	so.cache_ttl = conf->spf_cache_ttl;
-	so.dns_cache_size = conf->dns_cache_size;
-	so.dns_cache_max_ttl = conf->dns_cache_max_ttl;
 	if ((conf->rt.spf = spf_new(&so, why, sizeof(why))) == NULL)
 		return finish_err(conf, OPT_DNS_TIMEOUT, err, errlen, "SPF: %s", why);
 	conf->rt.align = align_new(conf->psl_file, conf->org_domains, why, sizeof(why));
@@ -255,9 +263,9 @@ finish_bindings(struct conf *conf, char *err, size_t errlen)
 		    conf->relay_auth_users == NULL && conf->relay_spf_names == NULL))
 			return 0;
 		(void)finish_err(conf, set_line(conf, OPT_DOMAIN, OPT_SIGNING_TABLE), msg,
-		    sizeof(msg), "keys for several domains and no RelayBindings: every trusted relay (RelayNetworks, RelayAuthUsers, "
-		    "RelaySPFNames) may have mail signed for any of them (relaysign.conf(5), "
-		    "RelayBindings)");
+		    sizeof(msg), "keys for several domains and no RelayBindings: every trusted "
+		    "relay (RelayNetworks, RelayAuthUsers, RelaySPFNames) may have mail signed "
+		    "for any of them (relaysign.conf(5), RelayBindings)");
 		return strv_push(&conf->warnings, msg) == 0 ? 0 :
 		    finish_err(conf, OPT_COUNT, err, errlen, "out of memory");
 	}
@@ -269,7 +277,10 @@ finish_bindings(struct conf *conf, char *err, size_t errlen)
 	return 0;
 }
 
-/* runtime_build: cross-option checks, then the keys, the sign_lib, the bindings, SPF and the PSL. */
+/*
+ * runtime_build: cross-option checks, then the keys, the sign_lib, the
+ * bindings, DNS, SPF and the PSL.
+ */
 int
 runtime_build(struct conf *conf, char *err, size_t errlen)
 {
@@ -395,7 +406,8 @@ conf_load_builtin(struct conf **conf_r, char *err, size_t errlen)
 void
 runtime_free(struct runtime *rt)
 {
-	spf_free(rt->spf);
+	spf_free(rt->spf);		/* before the DNS layer it uses */
+	dns_free(rt->dns);
 	align_free(rt->align);
 	bindings_free(rt->bindings);
 	returnpath_free(rt->return_paths);

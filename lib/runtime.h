@@ -11,6 +11,7 @@
 struct align;
 struct bindings;
 struct conf;
+struct dns;
 struct keytable;
 struct returnpath;
 struct sign_lib;
@@ -21,7 +22,8 @@ struct runtime {
 	struct keytable *keys;		/* the signing keys and signing table */
 	struct bindings *bindings;	/* RelayBindings, or NULL: any relay, any key */
 	struct sign_lib *sign_lib;	/* libopendkim's library handle */
-	struct spf *spf;		/* SPF checks and DNS look-ups, thread-safe */
+	struct dns *dns;		/* the DNS layer: bounded, cached; SPF and DMARC */
+	struct spf *spf;		/* SPF checks on it, thread-safe */
 	struct align *align;		/* organizational domains (PSL + OrganizationalDomains) */
 	struct returnpath *return_paths;/* ReturnPath, checked; NULL when unset */
 };

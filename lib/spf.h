@@ -24,26 +24,29 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "dns.h"
 #include "policy.h"
 
-/* libspf2's DNS layer type, so tests can hand in a zone without spf2/spf.h. */
-struct SPF_dns_server_struct;
-
-/* Default and largest DNSTimeout, seconds. */
-#define SPF_TIMEOUT_DEFAULT 10
-#define SPF_TIMEOUT_MAX 120
+/* Default and largest DNSTimeout, seconds (dns.h). */
+#define SPF_TIMEOUT_DEFAULT DNS_TIMEOUT_DEFAULT
+#define SPF_TIMEOUT_MAX DNS_TIMEOUT_MAX
 /* Default SPFCacheTTL, seconds: the longest a vendor result is reused. */
 #define SPF_CACHE_TTL_DEFAULT 300
 /* Default number of (name, client) results the vendor cache holds. */
 #define SPF_CACHE_SIZE_DEFAULT 256
 /* DNSCacheSize and DNSCacheMaxTTL: defaults and bounds. */
-#define SPF_DNS_CACHE_SIZE_DEFAULT 4096
-#define SPF_DNS_CACHE_MAX 1048576
-#define SPF_DNS_CACHE_TTL_DEFAULT 3600
+#define SPF_DNS_CACHE_SIZE_DEFAULT DNS_CACHE_SIZE_DEFAULT
+#define SPF_DNS_CACHE_MAX DNS_CACHE_MAX
+#define SPF_DNS_CACHE_TTL_DEFAULT DNS_CACHE_TTL_DEFAULT
 /* RFC 7208 4.6.4: more than this many void lookups is permerror. */
-#define SPF_VOID_MAX 2
+#define SPF_VOID_MAX DNS_VOID_MAX
 
 struct spf_options {
+	/*
+	 * The DNS layer to use, not owned (it must outlive the struct spf);
+	 * NULL: spf_new makes one of its own from the DNS fields below.
+	 */
+	struct dns *dns;
 	/*
 	 * DNS time one check may use, seconds (1..SPF_TIMEOUT_MAX; 0 means
 	 * SPF_TIMEOUT_DEFAULT).  A check ends within about max(timeout,
@@ -97,6 +100,8 @@ struct spf;
 struct spf *spf_new(const struct spf_options *opt, char *err, size_t errlen);
 /* spf_free: no check may be running; spf_free(NULL) is a no-op. */
 void spf_free(struct spf *spf);
+/* spf_dns: the DNS layer the checks use (for DMARC, the same cache). */
+struct dns *spf_dns(const struct spf *spf);
 
 /*
  * spf_check_host: RFC 7208 4 check_host() for an SMTP client (AF_INET or
@@ -126,25 +131,6 @@ enum policy_spf spf_check_host(struct spf *spf, const struct sockaddr *client, c
  */
 enum policy_spf spf_vendor_check(struct spf *spf, const struct sockaddr *client, char *const *names,
                                  const char **matched_r);
-
-/* Outcome of spf_txt_lookup. */
-enum spf_txt {
-	SPF_TXT_FOUND,    /* one or more TXT records */
-	SPF_TXT_NONE,     /* NXDOMAIN, or no TXT records */
-	SPF_TXT_TEMPERROR /* SERVFAIL, other errors, timeout */
-};
-
-/*
- * spf_txt_lookup: the TXT records at name through the same DNS as the
- * checks (the same time bound, the test zone), for DMARC (RFC 7489
- * 6.6.3).  The character-strings of one record are joined without
- * separator (RFC 7208 3.3); a record holding a NUL is left out.  On
- * SPF_TXT_FOUND *txt_r gets an allocated strv, which the caller frees
- * with strv_free(); otherwise *txt_r is NULL.  err (may be NULL) gets
- * the reason for SPF_TXT_TEMPERROR.
- */
-enum spf_txt spf_txt_lookup(struct spf *spf, const char *name, char ***txt_r, char *err,
-                            size_t errlen);
 
 /* spf_stats: copies the counters into *st. */
 void spf_stats(struct spf *spf, struct spf_stats *st);

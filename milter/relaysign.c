@@ -603,12 +603,14 @@ reload(const struct conf *old)
 
 /*
  * run_explain: relaysign -x.  With -z, DNS answers come from the zone file
- * (lib/zone.c) through the same SPF checker type the daemon uses.
+ * (lib/zone.c) through the same DNS layer and SPF checker types the
+ * daemon uses.
  */
 static int
 run_explain(struct conf *conf, const struct explain_args *a)
 {
 	struct SPF_dns_server_struct *zone = NULL;
+	struct dns_options dopt;
 	struct spf_options so;
 	char err[1024];
 	int rc;
@@ -619,12 +621,20 @@ run_explain(struct conf *conf, const struct explain_args *a)
 			conf_free(conf);
 			return EXPLAIN_EXIT_ERROR;
 		}
+		/* The DNS layer, and the SPF checker on it, answer from the zone. */
+		memset(&dopt, 0, sizeof(dopt));
+		dopt.timeout = conf->dns_timeout;
+		dopt.test_dns = zone;
 		memset(&so, 0, sizeof(so));
-		so.timeout = conf->dns_timeout;
 		so.cache_ttl = conf->spf_cache_ttl;
-		so.test_dns = zone;
 		spf_free(conf->rt.spf);
-		if ((conf->rt.spf = spf_new(&so, err, sizeof(err))) == NULL) {
+		conf->rt.spf = NULL;
+		dns_free(conf->rt.dns);
+		if ((conf->rt.dns = dns_new(&dopt, err, sizeof(err))) != NULL) {
+			so.dns = conf->rt.dns;
+			conf->rt.spf = spf_new(&so, err, sizeof(err));
+		}
+		if (conf->rt.spf == NULL) {
 			fprintf(stderr, "relaysign: -z %s: %s\n", a->zone_path, err);
 			conf_free(conf);
 			SPF_dns_free(zone);

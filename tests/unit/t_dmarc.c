@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t_dmarc.c -- dmarc_parse and dmarc_lookup, table-driven, against
- * libspf2's in-memory zone through spf_txt_lookup (a name the zone lacks
+ * libspf2's in-memory zone through dns_txt_lookup (a name the zone lacks
  * is NXDOMAIN; nothing reaches real DNS).
  *
  * The zone holds a TXT record as one string, i.e. as it reads once its
- * character-strings are joined.  The joining itself is spf_txt_lookup's,
+ * character-strings are joined.  The joining itself is dns_txt_lookup's,
  * tested over a real DNS exchange in t_spf ("stub 1", "stub 2").
  */
 #include <sys/types.h>
@@ -152,10 +152,10 @@ int
 main(void)
 {
 	SPF_dns_server_t *zone = SPF_dns_zone_new(NULL, "t_dmarc", 0);
-	struct spf_options opt = {.test_dns = zone};
+	struct dns_options opt = {.test_dns = zone};
 	struct dmarc_record rec;
 	char err[256];
-	struct spf *spf;
+	struct dns *dns;
 	struct align *al;
 	size_t i;
 
@@ -163,13 +163,13 @@ main(void)
 		if (SPF_dns_zone_add_str(zone, zone_rows[i].name, zone_rows[i].type,
 		                         zone_rows[i].herrno, zone_rows[i].data) != SPF_E_SUCCESS)
 			diag("zone row %zu: %s not added", i, zone_rows[i].name);
-	spf = spf_new(&opt, err, sizeof(err));
+	dns = dns_new(&opt, err, sizeof(err));
 	al = align_new(NULL, NULL, err, sizeof(err));
-	if (!ok(spf != NULL && al != NULL, "setup: %s", err))
+	if (!ok(dns != NULL && al != NULL, "setup: %s", err))
 		return tap_done();
 
 	for (i = 0; i < sizeof(lookup_rows) / sizeof(lookup_rows[0]); i++) {
-		enum dmarc_policy got = dmarc_lookup(spf, al, lookup_rows[i].from, &rec);
+		enum dmarc_policy got = dmarc_lookup(dns, al, lookup_rows[i].from, &rec);
 
 		ok(got == lookup_rows[i].want && rec.policy == got &&
 		       rec.org == lookup_rows[i].org &&
@@ -196,7 +196,7 @@ main(void)
 	       strcmp(dmarc_policy_name(DMARC_TEMPERROR), "temperror") == 0,
 	   "names");
 	align_free(al);
-	spf_free(spf);
+	dns_free(dns);
 	SPF_dns_free(zone);
 	return tap_done();
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * t_spf.c -- spf_check_host, spf_vendor_check and spf_txt_lookup.
+ * t_spf.c -- spf_check_host, spf_vendor_check and dns_txt_lookup (lib/dns.c).
  *
  * Most rows run against libspf2's in-memory zone: it has no layer below,
  * so a name it lacks is NXDOMAIN (its built-in nxdomain answer) and
@@ -744,7 +744,7 @@ test_stub(void)
 	pthread_t thread;
 	struct spf *spf;
 	enum policy_spf r;
-	enum spf_txt t;
+	enum dns_txt t;
 	double secs;
 
 	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
@@ -761,27 +761,27 @@ test_stub(void)
 	if (!ok(spf != NULL, "stub 0: spf_new with nameserver %s", ns))
 		goto out;
 
-	t = spf_txt_lookup(spf, "split.stub.test", &txt, err, sizeof(err));
-	ok(t == SPF_TXT_FOUND && strv_len(txt) == 1 &&
+	t = dns_txt_lookup(spf_dns(spf), "split.stub.test", &txt, err, sizeof(err));
+	ok(t == DNS_TXT_FOUND && strv_len(txt) == 1 &&
 	       strcmp(txt[0], "v=spf1 ip4:192.0.2.0/24 -all") == 0,
 	   "stub 1: character-strings are joined without separator: \"%s\"",
 	   txt ? txt[0] : "(none)");
 	strv_free(txt);
-	t = spf_txt_lookup(spf, "MULTI.stub.test.", &txt, err, sizeof(err));
-	ok(t == SPF_TXT_FOUND && strv_len(txt) == 2 && strcmp(txt[0], "firstsecond") == 0 &&
+	t = dns_txt_lookup(spf_dns(spf), "MULTI.stub.test.", &txt, err, sizeof(err));
+	ok(t == DNS_TXT_FOUND && strv_len(txt) == 2 && strcmp(txt[0], "firstsecond") == 0 &&
 	       strcmp(txt[1], "third") == 0,
 	   "stub 2: two records");
 	strv_free(txt);
-	t = spf_txt_lookup(spf, "nul.stub.test", &txt, err, sizeof(err));
-	ok(t == SPF_TXT_NONE && txt == NULL, "stub 3: a record holding a NUL is left out");
-	t = spf_txt_lookup(spf, "nx.stub.test", &txt, err, sizeof(err));
-	ok(t == SPF_TXT_NONE && txt == NULL, "stub 4: NXDOMAIN is none");
-	t = spf_txt_lookup(spf, "host.stub.test", &txt, err, sizeof(err));
-	ok(t == SPF_TXT_NONE, "stub 5: NOERROR without TXT is none");
-	t = spf_txt_lookup(spf, "servfail.stub.test", &txt, err, sizeof(err));
-	ok(t == SPF_TXT_TEMPERROR && txt == NULL, "stub 6: SERVFAIL is temperror: %s", err);
-	t = spf_txt_lookup(spf, "refused.stub.test", &txt, err, sizeof(err));
-	ok(t == SPF_TXT_TEMPERROR, "stub 7: REFUSED is temperror (RFC 7208 4.4)");
+	t = dns_txt_lookup(spf_dns(spf), "nul.stub.test", &txt, err, sizeof(err));
+	ok(t == DNS_TXT_NONE && txt == NULL, "stub 3: a record holding a NUL is left out");
+	t = dns_txt_lookup(spf_dns(spf), "nx.stub.test", &txt, err, sizeof(err));
+	ok(t == DNS_TXT_NONE && txt == NULL, "stub 4: NXDOMAIN is none");
+	t = dns_txt_lookup(spf_dns(spf), "host.stub.test", &txt, err, sizeof(err));
+	ok(t == DNS_TXT_NONE, "stub 5: NOERROR without TXT is none");
+	t = dns_txt_lookup(spf_dns(spf), "servfail.stub.test", &txt, err, sizeof(err));
+	ok(t == DNS_TXT_TEMPERROR && txt == NULL, "stub 6: SERVFAIL is temperror: %s", err);
+	t = dns_txt_lookup(spf_dns(spf), "refused.stub.test", &txt, err, sizeof(err));
+	ok(t == DNS_TXT_TEMPERROR, "stub 7: REFUSED is temperror (RFC 7208 4.4)");
 
 	r = spf_check_host(spf, mkaddr("192.0.2.1", &ss), "h.test", "a@split.stub.test", why,
 	                   sizeof(why));
@@ -915,16 +915,16 @@ main(void)
 	if (!ok(spf != NULL, "spf_new with the zone: %s", spf ? "" : err))
 		return tap_done();
 	test_zone_rows(spf);
-	ok(spf_txt_lookup(spf, "pass.test", &txt, err, sizeof(err)) == SPF_TXT_FOUND &&
+	ok(dns_txt_lookup(spf_dns(spf), "pass.test", &txt, err, sizeof(err)) == DNS_TXT_FOUND &&
 	       strv_len(txt) == 2,
 	   "txt: both TXT records of pass.test");
 	strv_free(txt);
-	ok(spf_txt_lookup(spf, "servfail.test", &txt, err, sizeof(err)) == SPF_TXT_TEMPERROR &&
+	ok(dns_txt_lookup(spf_dns(spf), "servfail.test", &txt, err, sizeof(err)) == DNS_TXT_TEMPERROR &&
 	       txt == NULL,
 	   "txt: TRY_AGAIN is temperror: %s", err);
-	ok(spf_txt_lookup(spf, "nothing.test", &txt, err, sizeof(err)) == SPF_TXT_NONE,
+	ok(dns_txt_lookup(spf_dns(spf), "nothing.test", &txt, err, sizeof(err)) == DNS_TXT_NONE,
 	   "txt: a name the zone lacks is none");
-	ok(spf_txt_lookup(spf, "bad..name", &txt, err, sizeof(err)) == SPF_TXT_NONE,
+	ok(dns_txt_lookup(spf_dns(spf), "bad..name", &txt, err, sizeof(err)) == DNS_TXT_NONE,
 	   "txt: an unusable name is none");
 	{
 		struct spf_stats st0;
