@@ -7,7 +7,7 @@
  *
  * Ownership: a struct conn lives from negotiation (or connect) to
  * xxfi_close; it holds the configuration reference of the open message
- * (state_acquire at MAIL, state_release when the message ends).
+ * (confswap_acquire at MAIL, confswap_release when the message ends).
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -23,7 +23,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "sign.h"
-#include "state.h"
+#include "confswap.h"
 #include "util.h"
 
 struct conn {
@@ -70,7 +70,7 @@ static void
 msg_end(struct conn *c)
 {
 	pipeline_abort(c->pl);	/* frees the signer, which uses the configuration's keys */
-	state_release(c->conf);
+	confswap_release(c->conf);
 	c->conf = NULL;
 }
 
@@ -141,14 +141,14 @@ warn_no_symlist(void)
 
 	if (atomic_exchange(&said, true))
 		return;
-	if ((conf = state_acquire()) == NULL)
+	if ((conf = confswap_acquire()) == NULL)
 		return;
 	if (conf->relay_auth_users != NULL)
 		log_warning("the MTA does not let relaysign ask for the {auth_authen} macro: "
 		    "with RelayAuthUsers, make sure it sends it at MAIL (Postfix: "
 		    "milter_mail_macros includes {auth_authen}; Sendmail: "
 		    "confMILTER_MACROS_ENVFROM), or the vendor's mail goes unsigned");
-	state_release(conf);
+	confswap_release(conf);
 }
 
 /* cb_negotiate: ask only for the stages and actions we use. */
@@ -183,7 +183,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	(void)f2;
 	(void)f3;
 	/* SMFIF_CHGFROM only when ReturnPath asks for it (relaysign.conf(5)). */
-	if ((conf = state_acquire()) != NULL) {
+	if ((conf = confswap_acquire()) != NULL) {
 		if (conf->rt.return_paths != NULL) {
 			if (f0 & SMFIF_CHGFROM)
 				chgfrom = true;
@@ -193,7 +193,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 				    "Sendmail 8.14 and later): every message relaysign would sign "
 				    "on this connection is tempfailed");
 		}
-		state_release(conf);
+		confswap_release(conf);
 	}
 	if ((f0 & want_actions) != want_actions) {
 		log_err("MTA does not offer header changes (actions 0x%lx); "
@@ -314,7 +314,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	 * for a stale one (and its mail for untrusted).
 	 */
 	auth = mail_auth(ctx, c);
-	if ((c->conf = state_acquire()) == NULL)
+	if ((c->conf = confswap_acquire()) == NULL)
 		return hold(ctx, c, SMFIP_NR_MAIL, SMFIS_TEMPFAIL, "relaysign: shutting down");
 	client = smfi_getsymval(ctx, "{client_addr}");
 	if (pipeline_mail(c->pl, c->conf, argv != NULL ? argv[0] : NULL, auth, client) !=

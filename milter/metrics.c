@@ -37,7 +37,7 @@
 #include "metrics.h"
 #include "sign.h"
 #include "spf.h"
-#include "state.h"
+#include "confswap.h"
 
 #define METRICS_CONNECTIONS 8		/* scrapers at once */
 #define METRICS_TIMEOUT 5		/* seconds a connection may idle */
@@ -259,10 +259,10 @@ render(size_t *len_r)
 		    dns_kind[i], atomic_load(&m.dns[i].count));
 	}
 	/* The configuration in force counts its own; freed ones were kept. */
-	if ((conf = state_acquire()) != NULL) {
+	if ((conf = confswap_acquire()) != NULL) {
 		if (conf->rt.spf != NULL)
 			spf_stats(conf->rt.spf, &st);
-		state_release(conf);
+		confswap_release(conf);
 	}
 	timeouts = atomic_load(&m.retired_timeouts) + st.timeouts;
 	help(f, "relaysign_dns_timeouts_total", "counter",
@@ -284,7 +284,7 @@ render(size_t *len_r)
 	fprintf(f, "relaysign_config_last_reload_success_timestamp_seconds %lld\n",
 	    atomic_load(&m.last_reload_ok));
 	help(f, "relaysign_messages_in_flight", "gauge", "Messages between MAIL and their end.");
-	fprintf(f, "relaysign_messages_in_flight %zu\n", state_inflight());
+	fprintf(f, "relaysign_messages_in_flight %zu\n", confswap_inflight());
 	help(f, "relaysign_build_info", "gauge", "The version of relaysign and its libraries.");
 	fprintf(f, "relaysign_build_info{version=\"%s\",libopendkim=\"%s\",openssl=\"%s\"} 1\n",
 	    PACKAGE_VERSION, m.libopendkim, OpenSSL_version(OPENSSL_VERSION_STRING));

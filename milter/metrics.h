@@ -41,7 +41,7 @@ void metrics_message(const struct pipeline_report *r);
 /* metrics_reload: one configuration reload, and whether it was the keys that failed. */
 void metrics_reload(bool ok, bool keys_failed);
 
-/* metrics_conf_freed: keeps what a configuration's SPF checker counted (state_on_free). */
+/* metrics_conf_freed: keeps what a configuration's SPF checker counted (confswap_on_free). */
 void metrics_conf_freed(const struct conf *conf);
 
 #endif

@@ -17,22 +17,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -41,7 +33,6 @@
 #include <openssl/crypto.h>
 #include <libpsl.h>
 #include <idn2.h>
-#include <netdb.h>
 #include <arpa/nameser.h>
 #include <resolv.h>
 #include <spf2/spf.h>
@@ -54,7 +45,9 @@
 #include "log.h"
 #include "seal.h"
 #include "sign.h"
-#include "state.h"
+#include "confswap.h"
+#include "process.h"
+#include "sockets.h"
 #include "table.h"
 #include "keycheck.h"
 #include "keytest.h"
@@ -221,167 +214,6 @@ milter_thread(void *arg)
 	return NULL;
 }
 
-/* listening: fd is a listening socket of family AF_INET, AF_INET6 or AF_UNIX. */
-static bool
-listening(int fd, int *family_r)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss), ll;
-	int on = 0;
-
-	ll = sizeof(on);
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ll) != 0 || !on)
-		return false;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
-		return false;
-	*family_r = ss.ss_family;
-	return ss.ss_family == AF_INET || ss.ss_family == AF_INET6 || ss.ss_family == AF_UNIX;
-}
-
-/*
- * nodelay_listener: sets TCP_NODELAY on the listening socket libmilter
- * opened; Linux passes it on to every accepted connection.  libmilter
- * writes a header change and its reply as separate packets; without it,
- * Nagle holds the second until the MTA's delayed ACK, ~40 ms a message
- * (bench/README.md says how it was measured).  libmilter does not expose
- * the descriptor, so find the one listening socket among ours.
- */
-static void
-nodelay_listener(void)
-{
-	int fd, family, one = 1;
-
-	for (fd = 0; fd < 1024; fd++)
-		if (listening(fd, &family) && family != AF_UNIX &&
-		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
-			log_warn("setsockopt(TCP_NODELAY) on the milter socket");
-}
-
-/*
- * unix_connect: a connection to the unix socket of a Socket spec
- * ("unix:PATH" or "local:PATH"); -1 when spec is no unix socket, or
- * nothing accepts on it.
- */
-static int
-unix_connect(const char *spec)
-{
-	struct sockaddr_un sun;
-	const char *path;
-	int fd;
-
-	if (strncmp(spec, "unix:", 5) != 0 && strncmp(spec, "local:", 6) != 0)
-		return -1;
-	path = strchr(spec, ':') + 1;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -1;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* stopper: smfi_stop in a thread of its own; stopped tells the main thread it returned. */
-static atomic_bool stopped;
-
-static void *
-stopper(void *arg)
-{
-	(void)arg;
-	(void)smfi_stop();
-	atomic_store(&stopped, true);
-	return NULL;
-}
-
-/*
- * knock: one connection to our own Socket, closed at once; libmilter's
- * listener wakes, accepts, and sees the stop.
- */
-static void
-knock(const char *spec)
-{
-	struct addrinfo hints, *res = NULL;
-	char host[256], port[16];
-	const char *at;
-	int fd = -1;
-
-	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0) {
-		fd = unix_connect(spec);
-	} else if ((strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0) &&
-	    (at = strchr(spec, '@')) != NULL) {
-		const char *p = strchr(spec, ':') + 1;
-		size_t n = (size_t)(at - p);
-
-		if (n == 0 || n >= sizeof(port))
-			return;
-		memcpy(port, p, n);
-		port[n] = '\0';
-		util_strlcpy(host, at + 1, sizeof(host));
-		/* A listener on every address answers on loopback too. */
-		if (strcmp(host, "0.0.0.0") == 0)
-			util_strlcpy(host, "127.0.0.1", sizeof(host));
-		else if (strcmp(host, "::") == 0)
-			util_strlcpy(host, "::1", sizeof(host));
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICSERV;
-		if (getaddrinfo(host, port, &hints, &res) != 0)
-			return;
-		if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1)
-			(void)connect(fd, res->ai_addr, res->ai_addrlen);
-		freeaddrinfo(res);
-	}
-	if (fd != -1)
-		(void)close(fd);
-}
-
-/*
- * stop_milter: smfi_stop, without libmilter's 5 s wait.  smfi_stop marks
- * the stop and then waits for the listener's lock, which the listener
- * holds through a poll of up to 5 s; a connection to our own socket ends
- * that poll, and the listener sees the stop.  Knocks every 50 ms until
- * smfi_stop returns (at most 6 s; libmilter's own timeout ends it anyway).
- */
-static void
-stop_milter(const char *spec)
-{
-	pthread_t t;
-	int i;
-
-	if (pthread_create(&t, NULL, stopper, NULL) != 0) {
-		(void)smfi_stop();
-		return;
-	}
-	for (i = 0; i < 120 && !atomic_load(&stopped); i++) {
-		knock(spec);
-		usleep(50 * 1000);
-	}
-	pthread_join(t, NULL);
-}
-
-/*
- * socket_in_use: true when Socket is a unix socket that something still
- * accepts connections on.  libmilter removes an existing socket file
- * before it binds; without this check a second relaysign would take the
- * socket from a running one.  A file nobody listens on (left by a crash)
- * is libmilter's to replace.
- */
-static bool
-socket_in_use(const char *spec)
-{
-	int fd = unix_connect(spec);	/* inet: bind(2) itself refuses a port in use */
-
-	if (fd == -1)
-		return false;
-	(void)close(fd);
-	return true;
-}
-
 /* Marks our Authentication-Results (lib/seal.h); lives as long as the process serves. */
 static struct seal *seal;
 
@@ -403,139 +235,6 @@ start_failed(struct conf *conf, int pid_fd)
 }
 
 /*
- * user_ids: the uid and gid of a UserID spec (USER or USER:GROUP); -1
- * with the reason on standard error.
- */
-static int
-user_ids(const char *spec, uid_t *uid_r, gid_t *gid_r)
-{
-	char name[256], *group;
-	struct passwd *pw;
-	struct group *gr;
-
-	util_strlcpy(name, spec, sizeof(name));
-	if ((group = strchr(name, ':')) != NULL)
-		*group++ = '\0';
-	if ((pw = getpwnam(name)) == NULL) {
-		fprintf(stderr, "relaysign: UserID %s: no such user\n", name);
-		return -1;
-	}
-	*uid_r = pw->pw_uid;
-	*gid_r = pw->pw_gid;
-	if (group != NULL) {
-		if ((gr = getgrnam(group)) == NULL) {
-			fprintf(stderr, "relaysign: UserID %s: no such group %s\n", spec, group);
-			return -1;
-		}
-		*gid_r = gr->gr_gid;
-	}
-	return 0;
-}
-
-/* drop_privileges: become UserID ("user" or "user:group"). */
-static int
-drop_privileges(const char *spec)
-{
-	uid_t uid;
-	gid_t gid;
-
-	if (user_ids(spec, &uid, &gid) != 0)
-		return -1;
-	if (getuid() != 0 && geteuid() != 0) {
-		if (uid == geteuid())
-			return 0;
-		fprintf(stderr, "relaysign: UserID %s: must start as root to change user\n",
-		    spec);
-		return -1;
-	}
-	if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-		fprintf(stderr, "relaysign: UserID %s: %s\n", spec, strerror(errno));
-		return -1;
-	}
-	/* Make sure there is no way back. */
-	if (setuid(0) == 0) {
-		fprintf(stderr, "relaysign: UserID %s: could still regain root\n", spec);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * socket_owner: a unix socket made as root belongs to the UserID user
- * and group, so that the MTA's user can be given access through the group
- * (adduser postfix relaysign) while UMask keeps everyone else out.
- */
-static int
-socket_owner(const struct conf *conf)
-{
-	const char *path = conf->socket;
-	uid_t uid;
-	gid_t gid;
-
-	if (strncmp(path, "unix:", 5) == 0)
-		path += 5;
-	else if (strncmp(path, "local:", 6) == 0)
-		path += 6;
-	else
-		return 0;	/* inet: nothing on disk */
-	if (conf->user_id == NULL || geteuid() != 0)
-		return 0;
-	if (user_ids(conf->user_id, &uid, &gid) != 0)
-		return -1;
-	if (lchown(path, uid, gid) != 0) {
-		fprintf(stderr, "relaysign: Socket %s: chown to %s: %s\n", path, conf->user_id,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * pidfile_lock: opens and locks PidFile before anything else is touched
- * (the socket included), so a second relaysign refuses clearly instead of
- * taking over a running one's socket and PID file.  The lock is held by
- * the open file description, which daemon(3)'s child inherits; it goes
- * with the process.  Returns the descriptor, or -1 with the reason said.
- */
-static int
-pidfile_lock(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
-	struct stat st;
-
-	if (fd == -1) {
-		fprintf(stderr, "relaysign: PidFile %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "relaysign: PidFile %s: not a regular file\n", path);
-		close(fd);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		fprintf(stderr, "relaysign: PidFile %s is locked: another relaysign is running "
-		    "(or still stopping); not started\n", path);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* pidfile_write: our pid into the locked PidFile, after the fork. */
-static int
-pidfile_write(int fd, const char *path)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		log_warn("PidFile %s", path);
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * The longest relaysign waits at SIGTERM for messages in flight: below
  * systemd's default TimeoutStopSec (90 s) and contrib's unit's 30 s.
  */
@@ -553,11 +252,11 @@ drain(int sig)
 	size_t n;
 	int waited = 0;
 
-	state_shutdown();
-	n = state_inflight();
+	confswap_shutdown();
+	n = confswap_inflight();
 	log_notice("stopping on signal %d: finishing %zu message%s in flight", sig, n,
 	    n == 1 ? "" : "s");
-	while ((n = state_inflight()) > 0 && waited < DRAIN_MAX_MS) {
+	while ((n = confswap_inflight()) > 0 && waited < DRAIN_MAX_MS) {
 		usleep(100 * 1000);
 		waited += 100;
 	}
@@ -587,7 +286,7 @@ reload(const struct conf *old)
 	if ((conf->user_id == NULL) != (old->user_id == NULL) ||
 	    (conf->user_id != NULL && strcmp(conf->user_id, old->user_id) != 0))
 		log_notice("reload: UserID changed; it takes effect at restart");
-	if (state_replace(conf) != 0) {
+	if (confswap_replace(conf) != 0) {
 		log_err("reload failed, keeping the configuration in force: out of memory");
 		conf_free(conf);
 		metrics_reload(false, false);
@@ -841,9 +540,9 @@ main(int argc, char **argv)
 	/* UMask: the modes of the unix socket and the PidFile created below. */
 	(void)umask((mode_t)conf->umask);
 	/* Before the socket: a running relaysign keeps its socket and PID file. */
-	if (conf->pid_file != NULL && (pid_fd = pidfile_lock(conf->pid_file)) == -1)
+	if (conf->pid_file != NULL && (pid_fd = process_pidfile_lock(conf->pid_file)) == -1)
 		return start_failed(conf, pid_fd);
-	if (socket_in_use(conf->socket)) {
+	if (sockets_in_use(conf->socket)) {
 		fprintf(stderr, "relaysign: %s: Socket %s: another process (a relaysign?) listens "
 		    "on it; not started\n", conf->path, conf->socket);
 		return start_failed(conf, pid_fd);
@@ -864,8 +563,8 @@ main(int argc, char **argv)
 		    "permission?)\n", conf->path, conf->socket);
 		return start_failed(conf, pid_fd);
 	}
-	nodelay_listener();
-	if (socket_owner(conf) != 0)
+	sockets_nodelay();
+	if (sockets_owner(conf) != 0)
 		return start_failed(conf, pid_fd);
 	/* Before the fork and the drop of privileges, like the milter's socket. */
 	if (conf->metrics_socket != NULL && metrics_listen(conf->metrics_socket, err,
@@ -874,7 +573,7 @@ main(int argc, char **argv)
 		return start_failed(conf, pid_fd);
 	}
 
-	if (conf->user_id != NULL && drop_privileges(conf->user_id) != 0)
+	if (conf->user_id != NULL && process_drop_privileges(conf->user_id) != 0)
 		return start_failed(conf, pid_fd);
 
 	announce_logs(conf);
@@ -884,7 +583,7 @@ main(int argc, char **argv)
 	}
 	log_setup(log_to_stderr(conf), conf->syslog, conf->syslog_facility, conf->log_level);
 	if (pid_fd != -1)
-		(void)pidfile_write(pid_fd, conf->pid_file);
+		(void)process_pidfile_write(pid_fd, conf->pid_file);
 
 	if (pipe(sigpipe_fds) != 0) {
 		log_warn("pipe");
@@ -922,8 +621,8 @@ main(int argc, char **argv)
 		log_err("out of memory");
 		return start_failed(conf, pid_fd);
 	}
-	state_on_free(metrics_conf_freed);
-	if (state_init(conf) != 0) {
+	confswap_on_free(metrics_conf_freed);
+	if (confswap_init(conf) != 0) {
 		log_err("out of memory");
 		return 1;
 	}
@@ -955,17 +654,17 @@ main(int argc, char **argv)
 			break;
 		}
 		if (b == SIGHUP) {
-			const struct conf *cur = stopping ? NULL : state_acquire();
+			const struct conf *cur = stopping ? NULL : confswap_acquire();
 
 			/* Stopping: no new configuration may come back in. */
 			if (cur != NULL) {
 				reload(cur);
-				state_release(cur);
+				confswap_release(cur);
 			}
 		} else if (!stopping) {
 			stopping = true;
 			drain(b);
-			stop_milter(conf_socket);
+			sockets_stop_milter(conf_socket);
 		}
 	}
 	pthread_join(tid, NULL);
@@ -975,7 +674,7 @@ main(int argc, char **argv)
 	free(pid_file);
 	free(conf_socket);
 	metrics_stop();
-	state_shutdown();
+	confswap_shutdown();
 	seal_free(seal);
 	log_notice("stopped");
 	return status;

@@ -37,7 +37,7 @@
 # is still running, exits 0 on SIGTERM, and left no sanitizer report.
 #
 # Shown to fail when a reload loses mail: with a relaysign patched so that
-# no configuration is in force while the new one loads (state_acquire
+# no configuration is in force while the new one loads (confswap_acquire
 # returning NULL during load_conf, as if a reload tore the old one down
 # first), 122 of 523 load messages got "451 4.7.1 relaysign: shutting
 # down" and the checks of 250 replies, the sink, the signatures and

@@ -16,10 +16,10 @@
 # and that line, and keep K2.
 #
 # A message's "time" is the moment relaysign took the configuration for it:
-# its MAIL FROM (cb_envfrom -> state_acquire).  That moment is not observable
+# its MAIL FROM (cb_envfrom -> confswap_acquire).  That moment is not observable
 # from outside, so the test uses relaysign's own log, one ordered stream:
 #   - the "reloaded" line is written before the new configuration is
-#     installed (milter/relaysign.c reload -> state_replace), and a
+#     installed (milter/relaysign.c reload -> confswap_replace), and a
 #     message's decision line is written at its end of message, after its
 #     MAIL FROM;
 #   - so a message signed with the NEW key must be logged after the

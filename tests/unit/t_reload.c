@@ -3,7 +3,7 @@
  * t_reload.c -- a reload (SIGHUP) that runs out of memory keeps the
  * configuration in force, and leaks nothing.
  *
- * The daemon's reload is conf_load() of the file, then state_replace()
+ * The daemon's reload is conf_load() of the file, then confswap_replace()
  * (milter/relaysign.c, reload()); on failure it logs, frees the new
  * configuration if there is one, and the old one stays.  This test does
  * the same, with the Nth allocation failing, for N = 1, 2, ... until a
@@ -18,7 +18,7 @@
  *
  * How the allocations fail: this binary is linked with -Wl,--wrap for
  * malloc, calloc, realloc, strdup and strndup, so every call to them from
- * relaysign's own objects (lib/, milter/state.c, linked statically) goes
+ * relaysign's own objects (lib/, milter/confswap.c, linked statically) goes
  * to the __wrap_ functions below.  Allocations inside OpenSSL,
  * libopendkim, libspf2 and libpsl are not counted: they are shared
  * objects whose calls the linker does not redirect, and how they survive
@@ -39,7 +39,7 @@
 
 #include "conf.h"
 #include "keytable.h"
-#include "../../milter/state.h"
+#include "../../milter/confswap.h"
 #include "../tap.h"
 
 void *__real_malloc(size_t n);
@@ -158,14 +158,14 @@ static const char *
 selector_in_force(const struct conf **conf_r)
 {
 	const struct key *keys[KEYTABLE_MAX_PER_DOMAIN];
-	const struct conf *c = state_acquire();
+	const struct conf *c = confswap_acquire();
 	size_t n;
 
 	*conf_r = c;
 	if (c == NULL)
 		return "";
 	n = keytable_lookup(c->rt.keys, "library.example.edu", keys, KEYTABLE_MAX_PER_DOMAIN);
-	state_release(c);
+	confswap_release(c);
 	return n > 0 ? keys[0]->selector : "";
 }
 
@@ -208,7 +208,7 @@ main(void)
 		printf("Bail out! cannot write the files in %s\n", dir);
 		return 1;
 	}
-	if (conf_load(conf_a, &a, err, sizeof(err)) != 0 || state_init(a) != 0) {
+	if (conf_load(conf_a, &a, err, sizeof(err)) != 0 || confswap_init(a) != 0) {
 		printf("Bail out! the first configuration: %s\n", err);
 		return 1;
 	}
@@ -222,7 +222,7 @@ main(void)
 		fail_at = n;
 		b = NULL;
 		rc = conf_load(conf_b, &b, err, sizeof(err));
-		if (rc == 0 && state_replace(b) != 0) {
+		if (rc == 0 && confswap_replace(b) != 0) {
 			conf_free(b);	/* as reload() does */
 			rc = -1;
 		}
@@ -246,7 +246,7 @@ main(void)
 				wrong++;
 			}
 			absorbed++;
-			if (conf_load(conf_a, &a, err, sizeof(err)) != 0 || state_replace(a) != 0) {
+			if (conf_load(conf_a, &a, err, sizeof(err)) != 0 || confswap_replace(a) != 0) {
 				printf("Bail out! cannot put the first configuration back: %s\n", err);
 				return 1;
 			}
@@ -267,7 +267,7 @@ main(void)
 	   "the reload that got through put the new configuration in force");
 	ok(in_force != NULL && in_force->rt.bindings != NULL && in_force->rt.return_paths != NULL,
 	   "... with its RelayBindings and ReturnPath");
-	state_shutdown();
+	confswap_shutdown();
 	unlink(key);
 	unlink(conf_a);
 	unlink(conf_b);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * state.c -- reference-counted configuration swap.
+ * confswap.c -- reference-counted configuration swap.
  *
  * libmilter runs one thread per connection; one mutex guards the current
  * pointer and every count.  Holding it is brief: no I/O under the lock.
@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "state.h"
+#include "confswap.h"
 
 struct holder {
 	struct conf *conf;
@@ -19,8 +19,8 @@ struct holder {
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct holder *current;
 static struct holder *retired;
-static size_t inflight;		/* references taken by state_acquire, not yet released */
-static void (*retire_hook)(const struct conf *);	/* state_on_free */
+static size_t inflight;		/* references taken by confswap_acquire, not yet released */
+static void (*retire_hook)(const struct conf *);	/* confswap_on_free */
 
 /* holder_new: wraps conf; NULL when out of memory. */
 static struct holder *
@@ -54,18 +54,18 @@ holder_drop(struct holder *h)
 	free(h);
 }
 
-/* state_on_free: fn sees each configuration just before it is freed. */
+/* confswap_on_free: fn sees each configuration just before it is freed. */
 void
-state_on_free(void (*fn)(const struct conf *))
+confswap_on_free(void (*fn)(const struct conf *))
 {
 	pthread_mutex_lock(&state_lock);
 	retire_hook = fn;
 	pthread_mutex_unlock(&state_lock);
 }
 
-/* state_init: installs the first configuration. */
+/* confswap_init: installs the first configuration. */
 int
-state_init(struct conf *conf)
+confswap_init(struct conf *conf)
 {
 	struct holder *h = holder_new(conf);
 
@@ -77,9 +77,9 @@ state_init(struct conf *conf)
 	return 0;
 }
 
-/* state_acquire: the configuration in force, referenced; NULL once shut down. */
+/* confswap_acquire: the configuration in force, referenced; NULL once shut down. */
 const struct conf *
-state_acquire(void)
+confswap_acquire(void)
 {
 	const struct conf *conf;
 
@@ -96,9 +96,9 @@ state_acquire(void)
 	return conf;
 }
 
-/* state_release: drops a reference taken by state_acquire. */
+/* confswap_release: drops a reference taken by confswap_acquire. */
 void
-state_release(const struct conf *conf)
+confswap_release(const struct conf *conf)
 {
 	struct holder *h;
 
@@ -117,9 +117,9 @@ state_release(const struct conf *conf)
 	pthread_mutex_unlock(&state_lock);
 }
 
-/* state_inflight: references held by messages (and reloads) right now. */
+/* confswap_inflight: references held by messages (and reloads) right now. */
 size_t
-state_inflight(void)
+confswap_inflight(void)
 {
 	size_t n;
 
@@ -129,9 +129,9 @@ state_inflight(void)
 	return n;
 }
 
-/* state_replace: installs a new configuration, retiring the old one. */
+/* confswap_replace: installs a new configuration, retiring the old one. */
 int
-state_replace(struct conf *conf)
+confswap_replace(struct conf *conf)
 {
 	struct holder *h = holder_new(conf), *old;
 
@@ -149,9 +149,9 @@ state_replace(struct conf *conf)
 	return 0;
 }
 
-/* state_shutdown: drops the configuration in force. */
+/* confswap_shutdown: drops the configuration in force. */
 void
-state_shutdown(void)
+confswap_shutdown(void)
 {
 	pthread_mutex_lock(&state_lock);
 	if (current != NULL) {
