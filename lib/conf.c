@@ -468,28 +468,31 @@ check_id(const struct conf_parse *p, const struct conf_option *o, const char *w)
 	return 0;
 }
 
-/* check_domain: a domain of two labels or more (Domain, RelaySPFNames, ...). */
+/* check_labels: a DKIM-safe name (dnsname.h) of at least min labels. */
 static int
-check_domain(const struct conf_parse *p, const struct conf_option *o, const char *w)
+check_labels(const struct conf_parse *p, const struct conf_option *o, const char *w,
+    size_t min)
 {
 	char q[CONF_QUOTE_MAX];
 	const char *why = NULL;
 
-	if (!dnsname_ok(w, 2, &why))
+	if (!dnsname_ok(w, min, &why))
 		return parse_err(p, "%s %s %s", o->name, quote(q, sizeof(q), w), why);
 	return 0;
+}
+
+/* check_domain: a domain of two labels or more (Domain, RelaySPFNames, ...). */
+static int
+check_domain(const struct conf_parse *p, const struct conf_option *o, const char *w)
+{
+	return check_labels(p, o, w, 2);
 }
 
 /* check_selector: RFC 6376 3.1: selector = sub-domain *("." sub-domain). */
 static int
 check_selector(const struct conf_parse *p, const struct conf_option *o, const char *w)
 {
-	char q[CONF_QUOTE_MAX];
-	const char *why = NULL;
-
-	if (!dnsname_ok(w, 1, &why))
-		return parse_err(p, "%s %s %s", o->name, quote(q, sizeof(q), w), why);
-	return 0;
+	return check_labels(p, o, w, 1);
 }
 
 /* check_abs: an absolute path in a list (KeyFile). */
