@@ -67,8 +67,8 @@ fi
 # Sending takes about N/SESS seconds (smtp-source -w 1); faults fall inside it.
 SEND_SECS=$((N / SESS))
 
-# TAP plan: setup 3, kills, DNS 1, key 2 (+2 long), end 6.
-plan=$((3 + KILLS + 1 + 2 + 6))
+# TAP plan: setup 3, kills, SIGTERM 1, DNS 1, key 2 (+2 long), end 7.
+plan=$((3 + KILLS + 1 + 1 + 2 + 7))
 [ "$LONG" = 1 ] && plan=$((plan + 2))
 tap_plan "$plan"
 tap_diag "mode: $([ "$LONG" = 1 ] && echo long || echo short): $N messages, $SESS sessions, $KILLS SIGKILL(s), ${DNS_GAP}s DNS outage"
@@ -148,6 +148,7 @@ SRC_PID=$!
 
 # sigkill_restart: SIGKILL relaysign, restart it, one TAP line.
 NKILL=0
+NTERM=0
 sigkill_restart() {
 	local pid d
 	NKILL=$((NKILL + 1))
@@ -160,6 +161,27 @@ sigkill_restart() {
 		tap_ok "SIGKILL #$NKILL at t=$(now)s ($d delivered so far): relaysign restarted"
 	else
 		tap_not_ok "SIGKILL #$NKILL at t=$(now)s: relaysign did not restart"
+		diag_log "$LOG" 15
+	fi
+}
+
+# sigterm_restart: a stop in a hurry under load: relaysign drains (MAILs from
+# now on are answered 451 at DATA: with SMFIP_NR_MAIL the "shutting down"
+# decided at MAIL waits for the next answered stage), exits 0, restarts.
+# Postfix must see no milter reply out of turn.
+sigterm_restart() {
+	local pid d rc
+	NTERM=$((NTERM + 1))
+	pid=$(rs_pid_of relaysign)
+	d=$(delivered)
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rc=$?
+	if [ "$rc" = 0 ] && start_milter; then
+		tap_ok "SIGTERM #$NTERM at t=$(now)s ($d delivered so far): exit status 0, restarted" \
+			"($(grep -c 'relaysign: shutting down' "$(postfix_log)") MAILs answered 451 while draining)"
+	else
+		tap_not_ok "SIGTERM #$NTERM at t=$(now)s: exit status $rc, restart $(bg_check relaysign && echo ok || echo failed)"
 		diag_log "$LOG" 15
 	fi
 }
@@ -248,15 +270,16 @@ wait_log_count() {      # wait_log_count STRING N [SECS]
 
 # The schedule, as fractions of the sending time.
 if [ "$LONG" = 1 ]; then
-	EVENTS=("12 kill" "22 dns" "40 kill" "52 kill" "62 key")
+	EVENTS=("12 kill" "22 dns" "32 term" "40 kill" "52 kill" "62 key")
 else
-	EVENTS=("20 kill" "40 dns" "60 key")
+	EVENTS=("20 kill" "40 dns" "50 term" "60 key")
 fi
 for ev in "${EVENTS[@]}"; do
 	read -r pct what <<<"$ev"
 	sleep_until $((SEND_SECS * pct / 100))
 	case $what in
 	kill) sigkill_restart ;;
+	term) sigterm_restart ;;
 	dns) dns_outage ;;
 	key) key_fault ;;
 	esac
@@ -320,7 +343,11 @@ else
 	tap_not_ok "nothing bounced: $b status=bounced"
 	grep 'status=bounced' "$(postfix_log)" | head -5 | sed 's/^/# /'
 fi
-tap_diag "counts: sent=$N delivered=${files:-?} signed_once=$(val signed_once) bounced=$b deferred=$deferred SIGKILLs=$NKILL" \
+out_of_turn() {
+	! grep -E 'milter.*(unexpected|protocol error)' "$(postfix_log)" | head -3 | grep .
+}
+tap_check "Postfix saw no milter reply out of turn (SMFIP_NR_MAIL, SMFIP_NR_BODY)" out_of_turn
+tap_diag "counts: sent=$N delivered=${files:-?} signed_once=$(val signed_once) bounced=$b deferred=$deferred SIGKILLs=$NKILL SIGTERMs=$NTERM" \
 	"check_sink: $line1"
 stop_postfix
 rx_finish_milter "$LOG" "relaysign (last instance) stopped on SIGTERM, exit status 0" \
