@@ -14,16 +14,11 @@
  * parsed.  Every error is "file:line: reason" in the caller's buffer.
  */
 #include <arpa/inet.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +27,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "confvalue.h"
 #include "dnsname.h"
 #include "file.h"
 #include "util.h"
@@ -113,9 +109,6 @@ static const char builtin_text[] =
 
 /* Most words one line can hold: one byte and one separator each. */
 #define CONF_MAX_WORDS (CONF_LINE_MAX / 2 + 1)
-/* Longest AuthservID, UserID, user or group name we take. */
-#define CONF_ID_MAX 255
-#define CONF_USER_MAX 32
 /* Room for a quoted, escaped word in a message. */
 #define CONF_QUOTE_MAX 96
 
@@ -148,231 +141,6 @@ parse_err(const struct conf_parse *p, const char *fmt, ...)
 	if (p->line > 0)
 		return util_seterr(p->err, p->errlen, "%s:%u: %s", p->name, p->line, msg);
 	return util_seterr(p->err, p->errlen, "%s: %s", p->name, msg);
-}
-
-/*
- * quote: s in double quotes for a message, bytes outside printable ASCII
- * as \xHH and long words cut short, so a hostile file cannot put control
- * characters into a log line.  Returns buf.
- */
-static const char *
-quote(char *buf, size_t size, const char *s)
-{
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (; *s != '\0' && o + 8 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		} else
-			buf[o++] = (char)c;
-	}
-	if (*s != '\0') {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
-/* word_index: index of w in words (ASCII case-insensitive), or -1. */
-static int
-word_index(const char *const *words, const char *w)
-{
-	int i;
-
-	for (i = 0; words[i] != NULL; i++)
-		if (strcasecmp(words[i], w) == 0)
-			return i;
-	return -1;
-}
-
-/* word_list: words joined with ", " into buf, for messages. */
-static const char *
-word_list(char *buf, size_t size, const char *const *words)
-{
-	size_t i, o = 0;
-
-	buf[0] = '\0';
-	for (i = 0; words[i] != NULL && o < size; i++)
-		o += (size_t)snprintf(buf + o, size - o, "%s%s", i > 0 ? ", " : "", words[i]);
-	return buf;
-}
-
-/* edit_distance: optimal string alignment distance of two short lowercase words. */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t d[33][33];
-
-	if (la > 32 || lb > 32)
-		return SIZE_MAX;
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++)
-		for (j = 1; j <= lb; j++) {
-			size_t cost = tolower((unsigned char)a[i - 1]) !=
-			    tolower((unsigned char)b[j - 1]);
-			size_t v = d[i - 1][j] + 1;
-
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 &&
-			    tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[la][lb];
-}
-
-/* is_token: RFC 2045 5.1 token, the form of an RFC 8601 2.5 authserv-id here. */
-static bool
-is_token(const char *s)
-{
-	if (*s == '\0' || strlen(s) > CONF_ID_MAX)
-		return false;
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c <= 0x20 || c >= 0x7f || strchr("()<>@,;:\\\"/[]?=", c) != NULL)
-			return false;
-	}
-	return true;
-}
-
-/* is_field_name: RFC 5322 3.6.8 field-name = 1*ftext (printable ASCII but ':'). */
-static bool
-is_field_name(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || *s == ':')
-			return false;
-	return true;
-}
-
-/* is_user_name: a portable user or group name (POSIX 3.437), n bytes of s. */
-static bool
-is_user_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > CONF_USER_MAX || s[0] == '-')
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
-			return false;
-	return true;
-}
-
-/* is_host: an address of family af (without brackets) or a host name. */
-static bool
-is_host(int af, const char *s)
-{
-	unsigned char addr[sizeof(struct in6_addr)];
-	const char *why;
-
-	if (inet_pton(af, s, addr) == 1)
-		return true;
-	return dnsname_ok(s, 1, &why);
-}
-
-/*
- * check_socket: the libmilter smfi_setconn(3) forms we accept: inet:PORT@HOST,
- * inet6:PORT@HOST, unix:/PATH, local:/PATH.  A missing @HOST would listen
- * on every interface: say so explicitly with inet:8891@0.0.0.0.
- */
-static bool
-check_socket(const char *s, const char **why_r)
-{
-	struct sockaddr_un sun;
-	const char *p, *at;
-	unsigned long port = 0;
-	int af;
-
-	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0) {
-		p = strchr(s, ':') + 1;
-		if (*p != '/') {
-			*why_r = "the socket path must be absolute";
-			return false;
-		}
-		if (strlen(p) >= sizeof(sun.sun_path)) {
-			*why_r = "the socket path is too long for a UNIX domain socket";
-			return false;
-		}
-		return true;
-	}
-	if (strncmp(s, "inet:", 5) == 0) {
-		af = AF_INET;
-		p = s + 5;
-	} else if (strncmp(s, "inet6:", 6) == 0) {
-		af = AF_INET6;
-		p = s + 6;
-	} else {
-		*why_r = "expected inet:PORT@HOST, inet6:PORT@HOST, unix:/PATH or local:/PATH";
-		return false;
-	}
-	if ((at = strchr(p, '@')) == NULL) {
-		*why_r = "missing @HOST (use @0.0.0.0 or @:: to listen on every address)";
-		return false;
-	}
-	if (at == p || at - p > 5 || strspn(p, "0123456789") != (size_t)(at - p)) {
-		*why_r = "the port must be a number from 1 to 65535";
-		return false;
-	}
-	for (; p < at; p++)
-		port = port * 10 + (unsigned long)(*p - '0');
-	if (port < 1 || port > 65535) {
-		*why_r = "the port must be a number from 1 to 65535";
-		return false;
-	}
-	if (!is_host(af, at + 1)) {
-		*why_r = af == AF_INET ? "HOST is not an IPv4 address or a host name" :
-		    "HOST is not an IPv6 address (without brackets) or a host name";
-		return false;
-	}
-	return true;
-}
-
-/* table_path: a KeyTable or SigningTable value without its "refile:"/"file:" prefix. */
-static const char *
-table_path(const char *s)
-{
-	if (strncmp(s, "refile:", 7) == 0)
-		return s + 7;
-	if (strncmp(s, "file:", 5) == 0)
-		return s + 5;
-	return s;
-}
-
-/* parse_bool: yes/no, true/false, 1/0, any case. */
-static int
-parse_bool(const char *w, bool *b_r)
-{
-	static const char *const yes[] = { "yes", "true", "1", NULL };
-	static const char *const no[] = { "no", "false", "0", NULL };
-
-	if (word_index(yes, w) >= 0)
-		*b_r = true;
-	else if (word_index(no, w) >= 0)
-		*b_r = false;
-	else
-		return -1;
-	return 0;
 }
 
 /* set_strdup: replaces *dst with a copy of s. */
@@ -422,8 +190,8 @@ check_socket_word(const struct conf_parse *p, const struct conf_option *o, const
 	char q[CONF_QUOTE_MAX];
 	const char *why = NULL;
 
-	if (!check_socket(w, &why))
-		return parse_err(p, "%s %s: %s", o->name, quote(q, sizeof(q), w), why);
+	if (!conf_check_socket(w, &why))
+		return parse_err(p, "%s %s: %s", o->name, conf_quote(q, sizeof(q), w), why);
 	return 0;
 }
 
@@ -440,7 +208,7 @@ check_metrics_socket(const struct conf_parse *p, const struct conf_option *o, co
 	if (strncmp(w, "inet", 4) == 0 && inet_pton(w[4] == '6' ? AF_INET6 : AF_INET,
 	    strchr(w, '@') + 1, a) != 1)
 		return parse_err(p, "MetricsSocket %s: %s is not an IP%s address "
-		    "(give the address, e.g. 127.0.0.1, not a name)", quote(q, sizeof(q), w),
+		    "(give the address, e.g. 127.0.0.1, not a name)", conf_quote(q, sizeof(q), w),
 		    strchr(w, '@') + 1, w[4] == '6' ? "v6" : "v4");
 	return 0;
 }
@@ -451,9 +219,9 @@ check_authserv(const struct conf_parse *p, const struct conf_option *o, const ch
 {
 	char q[CONF_QUOTE_MAX];
 
-	if (!is_token(w))
+	if (!conf_is_token(w))
 		return parse_err(p, "%s %s is not an RFC 8601 authserv-id: one token of "
-		    "printable ASCII without ()<>@,;:\\\"/[]?=", o->name, quote(q, sizeof(q), w));
+		    "printable ASCII without ()<>@,;:\\\"/[]?=", o->name, conf_quote(q, sizeof(q), w));
 	return 0;
 }
 
@@ -464,7 +232,7 @@ check_id(const struct conf_parse *p, const struct conf_option *o, const char *w)
 	char q[CONF_QUOTE_MAX];
 
 	if (strlen(w) > CONF_ID_MAX)
-		return parse_err(p, "%s: %s is too long", o->name, quote(q, sizeof(q), w));
+		return parse_err(p, "%s: %s is too long", o->name, conf_quote(q, sizeof(q), w));
 	return 0;
 }
 
@@ -477,7 +245,7 @@ check_labels(const struct conf_parse *p, const struct conf_option *o, const char
 	const char *why = NULL;
 
 	if (!dnsname_ok(w, min, &why))
-		return parse_err(p, "%s %s %s", o->name, quote(q, sizeof(q), w), why);
+		return parse_err(p, "%s %s %s", o->name, conf_quote(q, sizeof(q), w), why);
 	return 0;
 }
 
@@ -502,7 +270,7 @@ check_abs(const struct conf_parse *p, const struct conf_option *o, const char *w
 	char q[CONF_QUOTE_MAX];
 
 	if (w[0] != '/')
-		return parse_err(p, "%s: %s is not an absolute path", o->name, quote(q, sizeof(q), w));
+		return parse_err(p, "%s: %s is not an absolute path", o->name, conf_quote(q, sizeof(q), w));
 	return 0;
 }
 
@@ -514,10 +282,10 @@ check_user(const struct conf_parse *p, const struct conf_option *o, const char *
 	size_t ulen = colon != NULL ? (size_t)(colon - w) : strlen(w);
 	char q[CONF_QUOTE_MAX];
 
-	if (!is_user_name(w, ulen) || (colon != NULL && !is_user_name(colon + 1,
+	if (!conf_is_user_name(w, ulen) || (colon != NULL && !conf_is_user_name(colon + 1,
 	    strlen(colon + 1))))
 		return parse_err(p, "%s %s: expected USER or USER:GROUP, names of letters, "
-		    "digits, '.', '_' and '-'", o->name, quote(q, sizeof(q), w));
+		    "digits, '.', '_' and '-'", o->name, conf_quote(q, sizeof(q), w));
 	return 0;
 }
 
@@ -532,7 +300,7 @@ check_address(const struct conf_parse *p, const struct conf_option *o, const cha
 	cidr_set_free(one);
 	if (rc != 0 || strchr(w, '/') != NULL)
 		return parse_err(p, "%s %s: not an IPv4 or IPv6 address", o->name,
-		    quote(q, sizeof(q), w));
+		    conf_quote(q, sizeof(q), w));
 	return 0;
 }
 
@@ -562,7 +330,7 @@ set_algs(const struct conf_parse *p, const struct conf_option *o, char **w, size
 	(void)k;
 	p->conf->sign_algs = 0;
 	for (i = 0; i < n; i++)
-		p->conf->sign_algs |= alg_values[word_index(alg_words, w[i])];
+		p->conf->sign_algs |= alg_values[conf_word_index(alg_words, w[i])];
 	return 0;
 }
 
@@ -591,10 +359,10 @@ set_headers(const struct conf_parse *p, const struct conf_option *o, char **w, s
 
 	(void)k;
 	for (i = 0; i < n; i++) {
-		if (!is_field_name(w[i]))
+		if (!conf_is_field_name(w[i]))
 			return parse_err(p, "%s: %s is not a header field name (RFC 5322 3.6.8)",
-			    o->name, quote(q, sizeof(q), w[i]));
-		if (sign && word_index(unsignable_headers, w[i]) >= 0)
+			    o->name, conf_quote(q, sizeof(q), w[i]));
+		if (sign && conf_word_index(unsignable_headers, w[i]) >= 0)
 			return parse_err(p, "%s: %s changes in transit and must not be signed",
 			    o->name, w[i]);
 	}
@@ -700,7 +468,7 @@ suggest(const char *w)
 	size_t i, bestd = SIZE_MAX, limit = strlen(w) >= 8 ? 2 : 1;
 
 	for (i = 0; i < OPT_COUNT; i++) {
-		size_t d = edit_distance(w, options[i].name);
+		size_t d = conf_edit_distance(w, options[i].name);
 
 		if (d <= limit && d < bestd) {
 			bestd = d;
@@ -746,14 +514,14 @@ set_option(const struct conf_parse *p, enum conf_opt opt, char **w, size_t n)
 	/* What the type decides. */
 	switch (o->type) {
 	case CONF_BOOL:
-		if (parse_bool(w[0], &b) == -1)
+		if (conf_parse_bool(w[0], &b) == -1)
 			return parse_err(p, "%s: %s is not yes or no (or true/false, 1/0)",
-			    o->name, quote(q, sizeof(q), w[0]));
+			    o->name, conf_quote(q, sizeof(q), w[0]));
 		break;
 	case CONF_UINT:
 		if (w[0][0] == '\0' || strspn(w[0], "0123456789") != strlen(w[0]))
 			return parse_err(p, "%s: %s is not a decimal number", o->name,
-			    quote(q, sizeof(q), w[0]));
+			    conf_quote(q, sizeof(q), w[0]));
 		for (i = 0; w[0][i] != '\0'; i++) {
 			u = u * 10 + (unsigned long)(w[0][i] - '0');
 			if (u > o->max)
@@ -761,34 +529,34 @@ set_option(const struct conf_parse *p, enum conf_opt opt, char **w, size_t n)
 		}
 		if (u < o->min || u > o->max)
 			return parse_err(p, "%s: %s is out of range (%lu to %lu)", o->name,
-			    quote(q, sizeof(q), w[0]), o->min, o->max);
+			    conf_quote(q, sizeof(q), w[0]), o->min, o->max);
 		break;
 	case CONF_MODE:
 		if (w[0][0] == '\0' || strlen(w[0]) > 4 ||
 		    strspn(w[0], "01234567") != strlen(w[0]))
 			return parse_err(p, "%s: %s is not an octal mode such as 007", o->name,
-			    quote(q, sizeof(q), w[0]));
+			    conf_quote(q, sizeof(q), w[0]));
 		u = strtoul(w[0], NULL, 8);
 		if (u > o->max)
 			return parse_err(p, "%s: %s is out of range (0 to 0777)", o->name,
-			    quote(q, sizeof(q), w[0]));
+			    conf_quote(q, sizeof(q), w[0]));
 		break;
 	case CONF_ENUM:
-		if ((k = word_index(o->words, w[0])) < 0)
+		if ((k = conf_word_index(o->words, w[0])) < 0)
 			return parse_err(p, "%s: %s is not one of %s", o->name,
-			    quote(q, sizeof(q), w[0]), word_list(list, sizeof(list), o->words));
+			    conf_quote(q, sizeof(q), w[0]), conf_word_list(list, sizeof(list), o->words));
 		break;
 	case CONF_PATH:
-		if ((o->flags & CONF_F_TABLE ? table_path(w[0]) : w[0])[0] != '/')
+		if ((o->flags & CONF_F_TABLE ? conf_table_path(w[0]) : w[0])[0] != '/')
 			return parse_err(p, "%s: %s is not an absolute path", o->name,
-			    quote(q, sizeof(q), w[0]));
+			    conf_quote(q, sizeof(q), w[0]));
 		break;
 	case CONF_LIST:
 		for (i = 0; i < n; i++) {
-			if (o->words != NULL && word_index(o->words, w[i]) < 0)
+			if (o->words != NULL && conf_word_index(o->words, w[i]) < 0)
 				return parse_err(p, "%s: %s is not one of %s", o->name,
-				    quote(q, sizeof(q), w[i]),
-				    word_list(list, sizeof(list), o->words));
+				    conf_quote(q, sizeof(q), w[i]),
+				    conf_word_list(list, sizeof(list), o->words));
 			/* A word twice is a typo for another word, or a wasted signature. */
 			for (j = 0; j < i; j++) {
 				bool same = o->flags & CONF_F_CASE ? strcmp(w[i], w[j]) == 0 :
@@ -796,7 +564,7 @@ set_option(const struct conf_parse *p, enum conf_opt opt, char **w, size_t n)
 
 				if (same)
 					return parse_err(p, "%s lists %s twice", o->name,
-					    quote(q, sizeof(q), w[i]));
+					    conf_quote(q, sizeof(q), w[i]));
 			}
 		}
 		break;
@@ -890,8 +658,8 @@ parse_line(struct conf_parse *p, char *line)
 	if (opt < 0) {
 		if ((hint = suggest(name)) != NULL)
 			return parse_err(p, "unknown option %s (did you mean %s?)",
-			    quote(q, sizeof(q), name), hint);
-		return parse_err(p, "unknown option %s", quote(q, sizeof(q), name));
+			    conf_quote(q, sizeof(q), name), hint);
+		return parse_err(p, "unknown option %s", conf_quote(q, sizeof(q), name));
 	}
 	if (p->conf->lines[opt] != 0)
 		return parse_err(p, "duplicate option %s (first set at line %u)",
@@ -927,9 +695,9 @@ apply_defaults(struct conf_parse *p)
 		if (gethostname(host, sizeof(host) - 1) == -1)
 			return parse_err(p, "AuthservID is not set and gethostname: %s",
 			    strerror(errno));
-		if (!is_token(host))
+		if (!conf_is_token(host))
 			return parse_err(p, "AuthservID is not set and the host name %s is not "
-			    "an authserv-id: set AuthservID", quote(q, sizeof(q), host));
+			    "an authserv-id: set AuthservID", conf_quote(q, sizeof(q), host));
 		if (set_strdup(p, &p->conf->authserv_id, host) == -1)
 			return -1;
 	}
