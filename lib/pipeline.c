@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pipeline.c -- one connection and its message, event by event: the
- * facts, gathered once; the decision, made once; the edits.
+ * facts, gathered once; the decision, made once; the edits.  The envelope
+ * stage (relay trust, MAIL FROM, SPF) is envelope.c; the message state
+ * both share is pipeline_msg.h.
  *
  * Headers are held only for trusted mail, because the keys (and so the
  * signer) depend on the From field, which may come anywhere.  The first
@@ -32,99 +34,8 @@
 #include "spf.h"
 #include "util.h"
 
-#define AR_NAME "Authentication-Results"
-#define SIG_NAME "DKIM-Signature"
-/* RFC 5322 2.1.1: a line is at most 998 octets without its CRLF. */
-#define LINE_MAX_OCTETS 998
-/* Longest From value kept for parsing: from_parse calls more FROM_TOO_LONG. */
-#define FROM_VALUE_MAX (64 * 1024 + 1)
-/* Longest Message-ID value kept for the seal (RFC 5322 2.1.1: one line). */
-#define MSGID_VALUE_MAX LINE_MAX_OCTETS
-/* Fields in our name that may carry our seal: ours is one; a few more cost little. */
-#define SEAL_CANDIDATES 4
+#include "pipeline_msg.h"
 
-struct hdr {
-	char *name;
-	char *value;
-};
-
-/* The message: every field is reset at MAIL, ABORT and the end. */
-struct msg {
-	bool open;			/* between MAIL and the end */
-	const struct conf *conf;
-	bool client_mismatch;
-	char client_macro[INET6_ADDRSTRLEN + 8];
-	enum policy_trust trust;
-	bool trust_temperror;		/* RelaySPFNames could not be read now */
-	const char *relay_spf_name;	/* the RelaySPFNames entry that trusted the client */
-	char auth_user[PIPELINE_TEXT_MAX];
-
-	enum pipeline_env env;
-	char env_addr[FROM_ADDR_MAX];	/* ENV_OK: local@domain */
-	char esmtp[PIPELINE_ESMTP_MAX];	/* MAIL parameters kept for a new sender */
-	const char *return_path;	/* ReturnPath for this signed message, or NULL */
-	char return_arg[RETURNPATH_MAX + 3]; /* "<return_path>" */
-	char env_domain[FROM_DOMAIN_MAX]; /* ENV_OK: lowercase, no trailing dot */
-	enum policy_spf spf;
-	char spf_why[256];
-	bool dns_done[PIPELINE_DNS_KINDS];
-	double dns_seconds[PIPELINE_DNS_KINDS];
-
-	struct hdr *hdrs;		/* held for the signer (trusted mail only) */
-	size_t nhdrs, hdrcap, hdrbytes;
-	bool headers_ok;		/* the block is held whole */
-	size_t nfrom;
-	char *from_value;		/* the first From's value, or NULL */
-	bool from_too_long;
-	size_t nar;			/* Authentication-Results fields seen */
-	int *forged;			/* 1-based indexes of those claiming our id */
-	size_t nforged;
-	bool forged_overflow;
-	bool ours_seen;			/* nforged was not 0 before our own was kept */
-	struct {			/* fields in our name that look sealed */
-		int index;
-		char *value;
-	} cand[SEAL_CANDIDATES];
-	size_t ncand;
-	int kept;			/* index of our own sealed field, kept; 0 none */
-	size_t nmsgid;
-	char *msgid;			/* the first Message-ID's value, or NULL */
-	bool long_line;
-	size_t body_col;		/* octets since the body's last LF */
-	bool eoh_done;
-	bool out_of_order;		/* an event the milter protocol never sends here */
-
-	enum from_status from_status;
-	struct from_addr from;
-	const struct key *keys[KEYTABLE_MAX_PER_DOMAIN];
-	size_t nkeys;
-	const struct binding *binding;	/* RelayBindings line of the trusting identity */
-	bool not_bound;			/* RelayBindings set, and the From domain not in it */
-	bool align_checked;
-	enum align_result aligned;
-	bool dmarc_checked;
-	enum dmarc_policy dmarc;
-	bool decided;
-	struct policy_decision decision;
-	struct signer *signer;
-	const char *error;
-	const char *reply;		/* SMTP text of our own tempfail */
-
-	struct pipeline_edit *edits;
-	size_t nedits;
-	char authres[AUTHRES_MAX];
-};
-
-struct pipeline {
-	const struct seal *seal;	/* marks our own Authentication-Results; may be NULL */
-	bool have_addr;
-	struct sockaddr_storage addr;
-	char client[INET6_ADDRSTRLEN];
-	char helo[PIPELINE_TEXT_MAX];
-	struct msg m;
-	bool have_report;
-	struct pipeline_report report;
-};
 
 /* drop_headers: the held block is no longer needed, or no longer whole. */
 static void
@@ -141,9 +52,9 @@ drop_headers(struct msg *m)
 	m->nhdrs = m->hdrcap = 0;
 }
 
-/* msg_clear: frees what the message holds and forgets every fact of it. */
-static void
-msg_clear(struct msg *m)
+/* pl_msg_clear: frees what the message holds and forgets every fact of it. */
+void
+pl_msg_clear(struct msg *m)
 {
 	signer_free(m->signer);
 	drop_headers(m);
@@ -156,9 +67,9 @@ msg_clear(struct msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* mono_now: the monotonic clock, seconds. */
-static double
-mono_now(void)
+/* pl_mono_now: the monotonic clock, seconds. */
+double
+pl_mono_now(void)
 {
 	struct timespec ts;
 
@@ -166,12 +77,12 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* dns_timed: records that kind's check, begun at start, is done. */
-static void
-dns_timed(struct msg *m, enum pipeline_dns kind, double start)
+/* pl_dns_timed: records that kind's check, begun at start, is done. */
+void
+pl_dns_timed(struct msg *m, enum pipeline_dns kind, double start)
 {
 	m->dns_done[kind] = true;
-	m->dns_seconds[kind] = mono_now() - start;
+	m->dns_seconds[kind] = pl_mono_now() - start;
 }
 
 /* pipeline_new: a pipeline for one connection. */
@@ -193,7 +104,7 @@ pipeline_free(struct pipeline *p)
 {
 	if (p == NULL)
 		return;
-	msg_clear(&p->m);
+	pl_msg_clear(&p->m);
 	free(p);
 }
 
@@ -201,7 +112,7 @@ pipeline_free(struct pipeline *p)
 void
 pipeline_connect(struct pipeline *p, const struct sockaddr *sa)
 {
-	msg_clear(&p->m);
+	pl_msg_clear(&p->m);
 	p->have_report = false;
 	p->helo[0] = '\0';
 	p->have_addr = false;
@@ -227,180 +138,6 @@ void
 pipeline_helo(struct pipeline *p, const char *helo)
 {
 	util_strlcpy(p->helo, helo != NULL ? helo : "", sizeof(p->helo));
-}
-
-/*
- * same_client: false when text (a {client_addr} macro, Sendmail's
- * "IPv6:" prefix allowed) is an address other than the connect address.
- * Text that is no address says nothing either way.
- */
-static bool
-same_client(const struct pipeline *p, const char *text)
-{
-	unsigned char a[sizeof(struct in6_addr)];
-	const unsigned char *mine;
-
-	if (strncasecmp(text, "IPv6:", 5) == 0)
-		text += 5;
-	if (inet_pton(AF_INET, text, a) == 1) {
-		if (p->addr.ss_family == AF_INET) {
-			mine = (const unsigned char *)&((const struct sockaddr_in *)(const void *)&p->addr)
-			           ->sin_addr;
-			return memcmp(a, mine, 4) == 0;
-		}
-		mine = (const unsigned char *)&((const struct sockaddr_in6 *)(const void *)&p->addr)
-		           ->sin6_addr;
-		/* An IPv4-mapped connect address is the same client (RFC 4291 2.5.5.2). */
-		return memcmp(mine, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
-		       memcmp(a, mine + 12, 4) == 0;
-	}
-	if (inet_pton(AF_INET6, text, a) == 1) {
-		if (p->addr.ss_family != AF_INET6)
-			return false;
-		mine = (const unsigned char *)&((const struct sockaddr_in6 *)(const void *)&p->addr)
-		           ->sin6_addr;
-		return memcmp(a, mine, 16) == 0;
-	}
-	return true;
-}
-
-/*
- * parse_env: the one parser of the MAIL FROM argument.  RFC 5321 4.1.2:
- * "<>" is the null sender; an optional source route ("@a,@b:") is
- * dropped (4.1.1.2 says to ignore it); the address must be local@domain
- * within 320 octets (4.5.3.1).  The domain is the text after the last
- * '@' (a quoted local part may hold '@'), lowercased without a trailing
- * dot.  Anything else is ENV_BAD: SPF permerror, never another identity.
- */
-static enum pipeline_env
-parse_env(const char *arg, char *addr_r, size_t addrlen, char *domain_r, size_t domainlen)
-{
-	const char *p, *end, *at;
-	size_t n, i;
-
-	addr_r[0] = domain_r[0] = '\0';
-	if (arg == NULL)
-		return PIPELINE_ENV_BAD;
-	p = arg;
-	end = arg + strlen(arg);
-	if (*p == '<') {
-		if (end == p + 1 || end[-1] != '>')
-			return PIPELINE_ENV_BAD;
-		p++;
-		end--;
-	}
-	if (p == end)
-		return PIPELINE_ENV_NULL;
-	if (*p == '@') {
-		const char *colon = memchr(p, ':', (size_t)(end - p));
-
-		if (colon == NULL)
-			return PIPELINE_ENV_BAD;
-		p = colon + 1;
-	}
-	n = (size_t)(end - p);
-	if (n == 0 || n >= addrlen || memchr(p, '<', n) != NULL || memchr(p, '>', n) != NULL)
-		return PIPELINE_ENV_BAD;
-	for (at = NULL, i = 0; i < n; i++)
-		if (p[i] == '@')
-			at = p + i;
-	if (at == NULL || at == p || at + 1 == end)
-		return PIPELINE_ENV_BAD;
-	memcpy(addr_r, p, n);
-	addr_r[n] = '\0';
-	n = (size_t)(end - (at + 1));
-	if (n > 0 && at[n] == '.')
-		n--;
-	if (n == 0 || n >= domainlen)
-		return PIPELINE_ENV_BAD;
-	for (i = 0; i < n; i++) {
-		char c = at[1 + i];
-
-		domain_r[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	domain_r[n] = '\0';
-	return PIPELINE_ENV_OK;
-}
-
-/*
- * relay_trust: is this client the vendor's relay, and by which rule?  The
- * cheap rules first; the vendor's SPF record (cached) only when they fail.
- */
-static enum policy_trust
-relay_trust(struct pipeline *p, bool have_addr, const char *auth)
-{
-	const struct conf *conf = p->m.conf;
-	const struct sockaddr *sa = (const struct sockaddr *)&p->addr;
-	enum policy_spf r;
-
-	/*
-	 * The login first: it names one institution of a consortium, where an
-	 * address may be the whole consortium's (bindings.h).  A login longer
-	 * than we keep could only match after being cut: never.
-	 */
-	if (auth != NULL && auth[0] != '\0' && strlen(auth) < sizeof(p->m.auth_user) &&
-	    (strv_contains(conf->relay_auth_users, auth) ||
-	     bindings_has_login(conf->rt.bindings, auth))) {
-		util_strlcpy(p->m.auth_user, auth, sizeof(p->m.auth_user));
-		return POLICY_TRUST_AUTH;
-	}
-	if (have_addr && cidr_set_match(conf->relay_networks, sa))
-		return POLICY_TRUST_NETWORK;
-	if (have_addr && conf->relay_spf_names != NULL) {
-		double t0 = mono_now();
-
-		r = spf_vendor_check(conf->rt.spf, sa, conf->relay_spf_names, &p->m.relay_spf_name);
-		dns_timed(&p->m, PIPELINE_DNS_VENDOR, t0);
-		if (r == POLICY_SPF_PASS)
-			return POLICY_TRUST_SPF;
-		p->m.relay_spf_name = NULL;
-		p->m.trust_temperror = r == POLICY_SPF_TEMPERROR;
-	}
-	return POLICY_TRUST_NONE;
-}
-
-/* pipeline_mail: a new message: trust, envelope, SPF. */
-enum pipeline_status
-pipeline_mail(struct pipeline *p, const struct conf *conf, const char *arg, const char *auth,
-              const char *client_addr)
-{
-	struct msg *m = &p->m;
-	bool have_addr = p->have_addr;
-
-	msg_clear(m);
-	p->have_report = false;
-	m->open = true;
-	m->conf = conf;
-	m->headers_ok = true;
-	if (have_addr && client_addr != NULL && !same_client(p, client_addr)) {
-		/* The MTA's own word says this is another client than we were told. */
-		m->client_mismatch = true;
-		util_strlcpy(m->client_macro, client_addr, sizeof(m->client_macro));
-		have_addr = false;
-	}
-	m->trust = relay_trust(p, have_addr, auth);
-	m->env = parse_env(arg, m->env_addr, sizeof(m->env_addr), m->env_domain,
-	                   sizeof(m->env_domain));
-	if (m->trust == POLICY_TRUST_NONE)
-		return PIPELINE_CONTINUE;
-
-	/* RFC 7208 2.4: MAIL FROM, or HELO for the null sender. */
-	if (m->env == PIPELINE_ENV_BAD) {
-		m->spf = POLICY_SPF_PERMERROR;
-		util_strlcpy(m->spf_why, "MAIL FROM is not an address (RFC 5321 4.1.2)",
-		             sizeof(m->spf_why));
-	} else if (!have_addr) {
-		m->spf = POLICY_SPF_NONE;
-		util_strlcpy(m->spf_why, "no client address", sizeof(m->spf_why));
-	} else {
-		double t0 = mono_now();
-
-		m->spf = spf_check_host(conf->rt.spf, (const struct sockaddr *)&p->addr, p->helo,
-		                        m->env == PIPELINE_ENV_OK ? m->env_addr : "", m->spf_why,
-		                        sizeof(m->spf_why));
-		dns_timed(m, PIPELINE_DNS_SPF, t0);
-	}
-	return PIPELINE_CONTINUE;
 }
 
 /* long_header: a physical line of "name:value" over 998 octets (folds are LF or CRLF). */
@@ -505,47 +242,6 @@ find_own(const struct pipeline *p, struct msg *m)
 		if (m->forged[i] != m->kept)
 			m->forged[j++] = m->forged[i];
 	m->nforged = j;
-}
-
-/* esmtp_kept: a MAIL parameter a new envelope sender must carry on. */
-static bool
-esmtp_kept(const char *p)
-{
-	static const char *const keep[] = {"SIZE=", "BODY=", "RET=", "ENVID=", NULL};
-	size_t i;
-
-	if (strcasecmp(p, "SMTPUTF8") == 0)
-		return true;
-	for (i = 0; keep[i] != NULL; i++)
-		if (strncasecmp(p, keep[i], strlen(keep[i])) == 0 && p[strlen(keep[i])] != '\0')
-			return true;
-	return false;
-}
-
-/* pipeline_mail_params: the kept parameters, space-separated, printable ASCII only. */
-void
-pipeline_mail_params(struct pipeline *p, char *const *params)
-{
-	struct msg *m = &p->m;
-	size_t i, off = 0, len;
-
-	m->esmtp[0] = '\0';
-	for (i = 0; m->open && params != NULL && params[i] != NULL; i++) {
-		const char *q = params[i];
-
-		if (!esmtp_kept(q))
-			continue;
-		for (len = 0; q[len] != '\0'; len++)
-			if (q[len] <= ' ' || q[len] > '~')
-				break;
-		if (q[len] != '\0' || off + len + 2 > sizeof(m->esmtp))
-			continue;
-		if (off > 0)
-			m->esmtp[off++] = ' ';
-		memcpy(m->esmtp + off, q, len);
-		off += len;
-		m->esmtp[off] = '\0';
-	}
 }
 
 /* pipeline_header: counts, remembers, holds; every check before any limit. */
@@ -748,10 +444,10 @@ headers_end(struct pipeline *p, const char *jobid)
 		m->align_checked = true;
 		if (m->conf->dmarc_lookup) {
 			struct dmarc_record rec;
-			double t0 = mono_now();
+			double t0 = pl_mono_now();
 
 			m->dmarc = dmarc_lookup(m->conf->rt.dns, m->conf->rt.align, m->from.domain, &rec);
-			dns_timed(m, PIPELINE_DNS_DMARC, t0);
+			pl_dns_timed(m, PIPELINE_DNS_DMARC, t0);
 			m->dmarc_checked = true;
 		}
 	}
@@ -956,7 +652,7 @@ pipeline_eom(struct pipeline *p, const struct pipeline_edit **edits_r, size_t *n
 void
 pipeline_abort(struct pipeline *p)
 {
-	msg_clear(&p->m);
+	pl_msg_clear(&p->m);
 	p->have_report = false;
 }
 
