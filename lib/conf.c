@@ -547,7 +547,7 @@ set_option(const struct conf_parse *p, enum conf_opt opt, char **w, size_t n)
 			    conf_quote(q, sizeof(q), w[0]), conf_word_list(list, sizeof(list), o->words));
 		break;
 	case CONF_PATH:
-		if ((o->flags & CONF_F_TABLE ? conf_table_path(w[0]) : w[0])[0] != '/')
+		if ((o->flags & CONF_F_TABLE ? keytable_file_path(w[0]) : w[0])[0] != '/')
 			return parse_err(p, "%s: %s is not an absolute path", o->name,
 			    conf_quote(q, sizeof(q), w[0]));
 		break;

@@ -219,17 +219,6 @@ conf_check_socket(const char *s, const char **why_r)
 	return true;
 }
 
-/* conf_table_path: a KeyTable or SigningTable value without its "refile:"/"file:" prefix. */
-const char *
-conf_table_path(const char *s)
-{
-	if (strncmp(s, "refile:", 7) == 0)
-		return s + 7;
-	if (strncmp(s, "file:", 5) == 0)
-		return s + 5;
-	return s;
-}
-
 /* conf_parse_bool: yes/no, true/false, 1/0, any case. */
 int
 conf_parse_bool(const char *w, bool *b_r)

@@ -31,8 +31,6 @@ bool conf_is_user_name(const char *s, size_t n);
 bool conf_is_host(int af, const char *s);
 /* conf_check_socket: a Socket form relaysign accepts; else false with *why_r. */
 bool conf_check_socket(const char *s, const char **why_r);
-/* conf_table_path: a KeyTable or SigningTable value without "file:"/"refile:". */
-const char *conf_table_path(const char *s);
 /* conf_parse_bool: yes/no, true/false, 1/0, any case; 0, or -1. */
 int conf_parse_bool(const char *w, bool *b_r);
 

@@ -667,9 +667,9 @@ out:
 	return ret;
 }
 
-/* strip_prefix: path without OpenDKIM's "refile:" or "file:" data-set prefix. */
-static const char *
-strip_prefix(const char *path)
+/* keytable_file_path: path without OpenDKIM's "refile:" or "file:" data-set prefix. */
+const char *
+keytable_file_path(const char *path)
 {
 	if (strncmp(path, "refile:", 7) == 0)
 		return path + 7;
@@ -698,7 +698,7 @@ int
 keytable_load_files(struct keytable *kt, const char *keytable_path,
     const char *signingtable_path, char *err, size_t errlen)
 {
-	const char *ktp = strip_prefix(keytable_path), *stp = strip_prefix(signingtable_path);
+	const char *ktp = keytable_file_path(keytable_path), *stp = keytable_file_path(signingtable_path);
 	char *ktbuf = NULL, *stbuf = NULL;
 	size_t ktlen, stlen;
 	/* One decoder for the whole table (NULL: each key builds its own). */
