@@ -83,18 +83,11 @@ qid(SMFICTX *ctx)
 	return id != NULL ? id : "NOQUEUE";
 }
 
-/* tempfail: a 451 for our own trouble; never bounce a notice for our fault. */
-static sfsistat
-tempfail(SMFICTX *ctx, const char *why)
-{
-	(void)smfi_setreply(ctx, "451", "4.7.1", (char *)why);
-	return SMFIS_TEMPFAIL;
-}
-
 /*
- * hold: the answer r, with its reply text, for the stage of flag.  A stage
- * we agreed not to answer (SMFIP_NR_MAIL, SMFIP_NR_BODY) cannot say
- * TEMPFAIL or REJECT: libmilter sends nothing and the MTA reads nothing.
+ * hold: the answer r, with its reply text, for the stage of flag (0, or
+ * c NULL: a stage always answered).  A stage we agreed not to answer
+ * (SMFIP_NR_*) gets SMFIS_NOREPLY, and cannot say TEMPFAIL or REJECT:
+ * libmilter sends nothing and the MTA reads nothing.
  * Such an answer waits for the next stage that is answered (DATA, the end
  * of the header, the end of the message: release); the first one held wins.
  */
@@ -113,6 +106,13 @@ hold(SMFICTX *ctx, struct conn *c, unsigned long flag, sfsistat r, const char *w
 		util_strlcpy(c->held_why, why != NULL ? why : "", sizeof(c->held_why));
 	}
 	return SMFIS_NOREPLY;
+}
+
+/* tempfail: a 451 for our own trouble at an answered stage; never bounce a notice for our fault. */
+static sfsistat
+tempfail(SMFICTX *ctx, const char *why)
+{
+	return hold(ctx, NULL, 0, SMFIS_TEMPFAIL, why);
 }
 
 /* release: true, with the held answer in *r, when hold kept one. */
@@ -231,18 +231,6 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	return SMFIS_CONTINUE;
 }
 
-/*
- * noreply: SMFIS_NOREPLY for a stage we agreed not to answer (one round
- * trip less per header), else SMFIS_CONTINUE.
- */
-static sfsistat
-noreply(SMFICTX *ctx, unsigned long flag)
-{
-	struct conn *c = conn_get(ctx);
-
-	return c != NULL && (c->proto & flag) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-}
-
 /* cb_connect: a new client: nothing of the previous one is kept. */
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
@@ -260,7 +248,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	v = smfi_getsymval(ctx, "v");
 	c->postfix = v != NULL && strncmp(v, "Postfix", 7) == 0;
 	pipeline_connect(c->pl, sa);
-	return noreply(ctx, SMFIP_NR_CONN);
+	return hold(ctx, c, SMFIP_NR_CONN, SMFIS_CONTINUE, NULL);
 }
 
 /* cb_helo: the HELO name (the SPF identity for the null sender). */
@@ -271,7 +259,7 @@ cb_helo(SMFICTX *ctx, char *helo)
 
 	if (c != NULL)
 		pipeline_helo(c->pl, helo);
-	return noreply(ctx, SMFIP_NR_HELO);
+	return hold(ctx, c, SMFIP_NR_HELO, SMFIS_CONTINUE, NULL);
 }
 
 /*
@@ -338,7 +326,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 
 	if (c != NULL)
 		(void)pipeline_header(c->pl, name, value);
-	return noreply(ctx, SMFIP_NR_HDR);
+	return hold(ctx, c, SMFIP_NR_HDR, SMFIS_CONTINUE, NULL);
 }
 
 /* log_report: the one line per decided message (relaysign(8) LOGGING). */
