@@ -422,6 +422,20 @@ main(int argc, char **argv)
 	char *pid_file = NULL, *conf_socket = NULL;
 	int pid_fd = -1;
 
+	/*
+	 * OpenSSL without its atexit cleanup, asked for before anything else
+	 * starts OpenSSL (only the first call decides).  libmilter's worker
+	 * threads are detached: relaysign cannot join them before exit().  That
+	 * cleanup deletes OpenSSL's thread-local key and frees its providers, so
+	 * a worker that ends after it (a burst's extra workers retire while a
+	 * stop is under way) loses its per-thread random generator, and one
+	 * still in OpenSSL would use freed memory.  The process is ending; the
+	 * kernel takes the rest back.
+	 */
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL) != 1) {
+		fprintf(stderr, "relaysign: cannot initialise OpenSSL\n");
+		return 1;
+	}
 	metrics_init();
 	SPF_warning_handler = spf_log;
 	SPF_info_handler = spf_log;

@@ -177,7 +177,9 @@ sigterm_restart() {
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	rc=$?
-	if [ "$rc" = 0 ] && start_milter; then
+	# Restarted whatever the exit status: one bad stop must not take the
+	# rest of the run (reloads, the counts) down with it.
+	if start_milter && [ "$rc" = 0 ]; then
 		tap_ok "SIGTERM #$NTERM at t=$(now)s ($d delivered so far): exit status 0, restarted" \
 			"($(grep -c 'relaysign: shutting down' "$(postfix_log)") MAILs answered 451 while draining)"
 	else
