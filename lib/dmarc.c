@@ -58,6 +58,22 @@ tag_name_ok(const char *s, const char *e)
 	return true;
 }
 
+/*
+ * split_tag: a tag-spec [s, e) with its "=" at eq, as its name
+ * [*ns, *ne) and value [*vs, *ve), whitespace around each left out.
+ */
+static void
+split_tag(const char *s, const char *eq, const char *e, const char **ns, const char **ne,
+    const char **vs, const char **ve)
+{
+	*ns = s;
+	*ne = eq;
+	*vs = eq + 1;
+	*ve = e;
+	trim(ns, ne);
+	trim(vs, ve);
+}
+
 /* keyword: "none", "quarantine", "reject" (RFC 7489 6.3 p=), or DMARC_NONE_RECORD. */
 static enum dmarc_policy
 keyword(const char *s, const char *e)
@@ -122,23 +138,13 @@ dmarc_parse(const char *text, struct dmarc_record *rec)
 			/* RFC 7489 6.3: v=DMARC1 first, the value exactly so. */
 			if (eq == NULL)
 				return DMARC_PARSE_NOT_DMARC;
-			ns = s;
-			ne = eq;
-			vs = eq + 1;
-			ve = e;
-			trim(&ns, &ne);
-			trim(&vs, &ve);
+			split_tag(s, eq, e, &ns, &ne, &vs, &ve);
 			if (!is_ci(ns, ne, "v") || (size_t)(ve - vs) != 6 ||
 			    strncmp(vs, "DMARC1", 6) != 0)
 				return DMARC_PARSE_NOT_DMARC;
 			first = false;
 		} else if (eq != NULL) {
-			ns = s;
-			ne = eq;
-			vs = eq + 1;
-			ve = e;
-			trim(&ns, &ne);
-			trim(&vs, &ve);
+			split_tag(s, eq, e, &ns, &ne, &vs, &ve);
 			/* RFC 7489 6.3: unknown tags, and malformed ones, are ignored. */
 			if (!tag_name_ok(ns, ne))
 				goto next;

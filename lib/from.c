@@ -540,6 +540,19 @@ parse_angle_addr(struct parser *ps)
 static bool parse_address(struct parser *ps, bool in_group);
 
 /*
+ * skip_empty: past the empty elements of a list, commas with nothing
+ * between them (RFC 5322 4.4 obs-addr-list, obs-group-list).
+ */
+static bool
+skip_empty(struct parser *ps)
+{
+	while (is_special(ps, ','))
+		if (!advance(ps))
+			return false;
+	return true;
+}
+
+/*
  * parse_group: RFC 5322 3.4 group, the current token being ":".  Members
  * are parsed only to check the syntax: a group never has a single author.
  */
@@ -550,10 +563,8 @@ parse_group(struct parser *ps)
 	if (!advance(ps))
 		return false;
 	for (;;) {
-		/* RFC 5322 4.4 obs-group-list: empty members between commas */
-		while (is_special(ps, ','))
-			if (!advance(ps))
-				return false;
+		if (!skip_empty(ps))
+			return false;
 		if (is_special(ps, ';'))
 			return advance(ps);
 		if (ps->tok.type == TOK_END)
@@ -617,9 +628,8 @@ parse_list(struct parser *ps)
 	if (!advance(ps))
 		return false;
 	for (;;) {
-		while (is_special(ps, ','))
-			if (!advance(ps))
-				return false;
+		if (!skip_empty(ps))
+			return false;
 		if (ps->tok.type == TOK_END)
 			return true;
 		if (!parse_address(ps, false))
