@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # conf-check.sh -- every file in tests/data/conf through `relaysign -n -c`.
 #
@@ -10,26 +10,18 @@
 # "relaysign: <file>: ok" on standard output, nothing on standard error.
 # A file that holds "@KEYDIR@" is checked as a copy with it replaced by a
 # directory of keys made here with openssl genpkey.
-# Speaks TAP.  Exit 77: relaysign is not built.
+# Speaks TAP; skipped (1..0) when relaysign is not built.
 set -u
-# skip_all REASON: TAP "skip everything"; a failure under RELAYSIGN_REQUIRE_ALL=1.
-skip_all() {
-	if [ -n "${RELAYSIGN_REQUIRE_ALL:-}" ]; then
-		echo "Bail out! cannot run, and RELAYSIGN_REQUIRE_ALL is set: $*"
-		exit 1
-	fi
-	echo "1..0 # SKIP $*"
-	exit 0
-}
 
-
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 bin=$top_builddir/relaysign
 data=$top_srcdir/tests/data/conf
 
 if [ ! -x "$bin" ]; then
-	skip_all "$bin not built"
+	tap_skip_all "$bin not built"
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/relaysign-conf.XXXXXX") || exit 1
@@ -71,19 +63,6 @@ printf 'auth:alma library.example.edu\nauth:alma-eu evil.test\n' > "$keys/bindin
 printf 'auth:alma library.example.edu\n' > "$keys/bindings-alma"
 echo "* lib-rsa" > "$keys/signingtable-star"
 
-n=0
-fail=0
-# tap: one TAP line; $1 is 0 for ok.
-tap() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		fail=1
-	fi
-}
-
 # contains: does $1 hold $2 (no pattern characters)?
 contains() {
 	case $1 in
@@ -93,14 +72,13 @@ contains() {
 }
 
 set -- "$data"/bad-*.conf "$data"/good-*.conf "$data"/warn-*.conf
-echo "1..$(($# + 2))"
+tap_plan $(($# + 2))
 for src in "$@"; do
 	name=$(basename "$src")
 	file=$src
 	if grep -q '@KEYDIR@' "$src"; then
 		if [ "$have_keys" = no ]; then
-			n=$((n + 1))
-			echo "ok $n - $name # SKIP openssl genpkey could not make test keys"
+			tap_skip "$name" "openssl genpkey could not make test keys"
 			continue
 		fi
 		file=$tmp/$name
@@ -117,7 +95,7 @@ for src in "$@"; do
 		rc=$?
 		[ $rc -eq 0 ] && msg="$name: ok" ||
 		    msg="$name: exit $status, stdout: $out, stderr: $err"
-		tap $rc "$msg"
+		tap_status $rc "$msg"
 		;;
 	warn-*)
 		# Legal but risky: accepted, with "warning: file:line: text" on stderr.
@@ -129,13 +107,13 @@ for src in "$@"; do
 		rc=$?
 		[ $rc -eq 0 ] && msg="$name: ok, warns at line $wline: $wtext" ||
 		    msg="$name: exit $status, wants a warning at line $wline ($wtext), stderr: $err"
-		tap $rc "$msg"
+		tap_status $rc "$msg"
 		;;
 	bad-*)
 		expect=$(sed -n '1s/^# expect: //p' "$src")
 		line=$(sed -n '2s/^# line: //p' "$src")
 		if [ -z "$expect" ] || [ -z "$line" ]; then
-			tap 1 "$name: no \"# expect:\" and \"# line:\" header"
+			tap_not_ok "$name: no \"# expect:\" and \"# line:\" header"
 			continue
 		fi
 		if [ "$line" = none ]; then
@@ -148,7 +126,7 @@ for src in "$@"; do
 		rc=$?
 		[ $rc -eq 0 ] && msg="$name: line $line: $expect" ||
 		    msg="$name: exit $status, wants \"$where...$expect\", got: $err"
-		tap $rc "$msg"
+		tap_status $rc "$msg"
 		;;
 	esac
 done
@@ -158,10 +136,10 @@ mkfifo "$tmp/fifo.conf" "$keys/fifo.key" || exit 1
 out=$(timeout 10 "$bin" -n -c "$tmp/fifo.conf" 2>&1)
 status=$?
 [ $status -eq 1 ] && contains "$out" "$tmp/fifo.conf: not a regular file"
-tap $? "a FIFO as the configuration: exit 1 at once, not a regular file (exit $status: $out)"
+tap_status $? "a FIFO as the configuration: exit 1 at once, not a regular file (exit $status: $out)"
 printf 'Domain library.example.edu\nSelector s\nKeyFile %s\n' "$keys/fifo.key" > "$tmp/fifokey.conf"
 out=$(timeout 10 "$bin" -n -c "$tmp/fifokey.conf" 2>&1)
 status=$?
 [ $status -eq 1 ] && contains "$out" "$keys/fifo.key: not a regular file"
-tap $? "a FIFO as a key file: exit 1 at once, not a regular file (exit $status: $out)"
-exit $fail
+tap_status $? "a FIFO as a key file: exit 1 at once, not a regular file (exit $status: $out)"
+tap_done

@@ -81,7 +81,8 @@
 #   wait_delivered STRING [SECS]   prints the sink file containing STRING
 #   wait_queue_empty [SECS]
 #   stop_all                  stop everything started (the trap calls it)
-#   TAP: tap_plan N, tap_check DESC CMD..., tap_ok/tap_not_ok DESC, tap_diag,
+#   TAP: tap_plan N, tap_check DESC CMD..., tap_ok/tap_not_ok DESC,
+#        tap_status RC DESC, tap_skip DESC REASON, tap_diag,
 #        tap_skip_all REASON, tap_done
 #   Messages: hdr_block FILE, hdr_values FILE NAME, hdr_count FILE NAME,
 #             diag_message FILE, diag_log FILE [N]
@@ -709,6 +710,12 @@ tap_not_ok() {
 	RS_TAP_FAILED=$((RS_TAP_FAILED + 1))
 	echo "not ok $RS_TAP_N - $*"
 }
+# tap_status RC DESC: ok when RC (a command's status, $?) is 0.
+tap_status() {
+	if [ "$1" = 0 ]; then tap_ok "$2"; else tap_not_ok "$2"; fi
+}
+# tap_skip DESC REASON: one test skipped, with the reason.
+tap_skip() { RS_TAP_N=$((RS_TAP_N + 1)); echo "ok $RS_TAP_N - $1 # SKIP $2"; }
 tap_diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 # tap_check DESC CMD...: ok if CMD succeeds; otherwise not ok + CMD's output.
 tap_check() {

@@ -40,18 +40,12 @@ if [ "${RELAYSIGN_LONG_TESTS:-0}" = 1 ]; then dflt=600; else dflt=60; fi
 SECS=${1:-${secs_env:-$dflt}}
 case $SECS in '' | *[!0-9]*) echo "Bail out! SECONDS must be a number of seconds, not '$SECS'"; exit 1 ;; esac
 
-skip_all() {
-	if [ -n "${RELAYSIGN_REQUIRE_ALL:-}" ]; then
-		echo "Bail out! cannot run, and RELAYSIGN_REQUIRE_ALL is set: $*"
-		exit 1
-	fi
-	echo "1..0 # SKIP $*"
-	exit 0
-}
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 
 CC=${CC_FUZZ:-clang}
-command -v "$CC" >/dev/null || skip_all "$CC not found (apt-get install clang)"
-command -v pkg-config >/dev/null || skip_all "pkg-config not found"
+command -v "$CC" >/dev/null || tap_skip_all "$CC not found (apt-get install clang)"
+command -v pkg-config >/dev/null || tap_skip_all "pkg-config not found"
 
 cd "$top_srcdir" || exit 1
 if [ -n "${FUZZ_TARGETS:-}" ]; then
@@ -62,7 +56,7 @@ else
 		[ -f "$f" ] && targets+=("$(basename "$f" .c)")
 	done
 fi
-[ "${#targets[@]}" -gt 0 ] || skip_all "no tests/fuzz/fuzz_*.c targets"
+[ "${#targets[@]}" -gt 0 ] || tap_skip_all "no tests/fuzz/fuzz_*.c targets"
 
 if [ -n "${FUZZ_BUILDDIR:-}" ]; then
 	B=$FUZZ_BUILDDIR
@@ -77,7 +71,7 @@ ART=${FUZZ_ARTIFACTS:-/tmp/relaysign-fuzz-artifacts.$$}
 printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}\n' \
 	>"$B/probe.c"
 "$CC" -fsanitize=fuzzer,address,undefined "$B/probe.c" -o "$B/probe" >/dev/null 2>&1 ||
-	skip_all "$CC cannot build libFuzzer targets (-fsanitize=fuzzer)"
+	tap_skip_all "$CC cannot build libFuzzer targets (-fsanitize=fuzzer)"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 # The pipeline's limits, small enough that the fuzzer crosses them in
@@ -103,28 +97,24 @@ done
 rm -f "$B/librelaysign-fuzz.a"
 ar rcs "$B/librelaysign-fuzz.a" "$B"/obj/*.o || { echo "Bail out! ar failed"; exit 1; }
 
-echo "1..${#targets[@]}"
+tap_plan "${#targets[@]}"
 echo "# $SECS s per target, clang $("$CC" -dumpversion)"
 [ -n "$libfail" ] && echo "# lib/ files that did not compile (targets needing them fail):$libfail"
 
-n=0
-failed=0
 total=0
 for t in "${targets[@]}"; do
-	n=$((n + 1))
 	src=tests/fuzz/$t.c
 	name=${t#fuzz_}
 	bin="$B/$t"
 	# shellcheck disable=SC2086
 	if ! "$CC" -g -O1 -fsanitize=fuzzer $SAN -Ilib "${PKGCFLAGS[@]}" "$src" \
 		"$B/librelaysign-fuzz.a" "${PKGLIBS[@]}" -o "$bin" >"$B/$t.build" 2>&1; then
-		echo "not ok $n - $t: does not build"
+		tap_not_ok "$t: does not build"
 		sed 's/^/# /' "$B/$t.build" | head -30
 		for src2 in $libfail; do
 			echo "# $src2:"
 			sed 's/^/#   /' "$B/obj/$(basename "$src2" .c).err" | head -10
 		done
-		failed=$((failed + 1))
 		continue
 	fi
 	corpus="$B/corpus-$name"
@@ -149,16 +139,15 @@ for t in "${targets[@]}"; do
 	final=$(find "$corpus" -type f | wc -l)
 	desc="$t: $execs executions in ${SECS}s, no crash (seeds $nseed, corpus grew to $final, cov ${cov:-?})"
 	if [ "$rc" = 0 ] && [ "$execs" -gt 0 ]; then
-		echo "ok $n - $desc"
+		tap_ok "$desc"
 		total=$((total + execs))
 		rmdir "$ART/$t" 2>/dev/null
 	else
-		echo "not ok $n - $t: fuzzer stopped with status $rc after $execs executions"
+		tap_not_ok "$t: fuzzer stopped with status $rc after $execs executions"
 		echo "# reproducers in $ART/$t/:"; find "$ART/$t" -type f | sed "s/^/#   /"
 		grep -E 'ERROR|SUMMARY|runtime error|Test unit written|^    #[0-9]' "$log" | head -40 | sed 's/^/# /'
-		failed=$((failed + 1))
 	fi
 done
 rmdir "$ART" 2>/dev/null
 echo "# total: $total executions over ${#targets[@]} targets"
-[ "$failed" = 0 ]
+tap_done

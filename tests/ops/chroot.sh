@@ -21,23 +21,11 @@ set -u
 : "${top_builddir:=$top_srcdir}"
 export top_srcdir top_builddir
 
-n=0
-fail=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; fi
-}
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# shellcheck source=tools/lib.sh
+. "$top_srcdir/tools/lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	if [ -n "${RELAYSIGN_REQUIRE_ALL:-}" ]; then
-		echo "Bail out! needs root (chroot, mounts), and RELAYSIGN_REQUIRE_ALL is set"
-		exit 1
-	fi
-	echo "1..0 # SKIP needs root (chroot, mounts)"
-	exit 0
-fi
-echo "1..4"
+[ "$(id -u)" = 0 ] || tap_skip_all "needs root (chroot, mounts)"
+tap_plan 4
 
 # The script run inside the chroot: the harness's sandbox, then a look at
 # the network namespace it made.
@@ -84,19 +72,19 @@ EOS
 }
 
 out=$(run_in_chroot no)
-diag "$out"
+tap_diag "$out"
 case $out in *"exit status 1"*) rc=0 ;; *) rc=1 ;; esac
-tap $rc "chroot, / not a mount point: the harness stops (exit 1)"
+tap_status $rc "chroot, / not a mount point: the harness stops (exit 1)"
 case $out in
 *"cannot change root filesystem propagation"*"mount --rbind DIR DIR"*) rc=0 ;;
 *) rc=1 ;;
 esac
-tap $rc "chroot, / not a mount point: it prints unshare's own error and the remedy"
+tap_status $rc "chroot, / not a mount point: it prints unshare's own error and the remedy"
 
 out=$(run_in_chroot yes)
-diag "$out"
+tap_diag "$out"
 case $out in *"exit status 0"*) rc=0 ;; *) rc=1 ;; esac
-tap $rc "chroot with / bind-mounted on itself: the harness's sandbox runs"
+tap_status $rc "chroot with / bind-mounted on itself: the harness's sandbox runs"
 case $out in *"interfaces lo "*) rc=0 ;; *) rc=1 ;; esac
-tap $rc "chroot with / bind-mounted on itself: loopback is the only interface inside"
-exit $fail
+tap_status $rc "chroot with / bind-mounted on itself: loopback is the only interface inside"
+tap_done
