@@ -151,27 +151,50 @@ check_algs(const struct conf *c, const struct keytable *kt, char *err, size_t er
 }
 
 /*
+ * runtime_dns: (re)builds conf's DNS layer, with its timeout and cache, and
+ * the SPF checker on it; test_dns, when not NULL, answers in place of the
+ * resolver (relaysign -x -z: a zone file's records).
+ */
+int
+runtime_dns(struct conf *conf, struct SPF_dns_server_struct *test_dns, char *err, size_t errlen)
+{
+	struct dns_options dopt;
+	struct spf_options so;
+	char why[CONF_MSG_MAX / 2];
+
+	spf_free(conf->rt.spf);
+	conf->rt.spf = NULL;
+	dns_free(conf->rt.dns);
+	memset(&dopt, 0, sizeof(dopt));
+	dopt.timeout = conf->dns_timeout;
+	dopt.cache_size = conf->dns_cache_size;
+	dopt.cache_max_ttl = conf->dns_cache_max_ttl;
+	dopt.test_dns = test_dns;
+	if ((conf->rt.dns = dns_new(&dopt, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "DNS: %s", why);
+		return -1;
+	}
+	memset(&so, 0, sizeof(so));
+	so.dns = conf->rt.dns;
+	so.cache_ttl = conf->spf_cache_ttl;
+	if ((conf->rt.spf = spf_new(&so, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "SPF: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * finish_dns: the DNS layer, the SPF checker on it and the alignment
  * tables (PSL) of this configuration.
  */
 static int
 finish_dns(struct conf *conf, char *err, size_t errlen)
 {
-	struct dns_options dopt;
-	struct spf_options so;
 	char why[CONF_MSG_MAX / 2];
 
-	memset(&dopt, 0, sizeof(dopt));
-	dopt.timeout = conf->dns_timeout;
-	dopt.cache_size = conf->dns_cache_size;
-	dopt.cache_max_ttl = conf->dns_cache_max_ttl;
-	if ((conf->rt.dns = dns_new(&dopt, why, sizeof(why))) == NULL)
-		return finish_err(conf, OPT_DNS_TIMEOUT, err, errlen, "DNS: %s", why);
-	memset(&so, 0, sizeof(so));
-	so.dns = conf->rt.dns;
-	so.cache_ttl = conf->spf_cache_ttl;
-	if ((conf->rt.spf = spf_new(&so, why, sizeof(why))) == NULL)
-		return finish_err(conf, OPT_DNS_TIMEOUT, err, errlen, "SPF: %s", why);
+	if (runtime_dns(conf, NULL, why, sizeof(why)) != 0)
+		return finish_err(conf, OPT_DNS_TIMEOUT, err, errlen, "%s", why);
 	conf->rt.align = align_new(conf->psl_file, conf->org_domains, why, sizeof(why));
 	if (conf->rt.align == NULL)
 		return finish_err(conf, set_line(conf, OPT_PUBLIC_SUFFIX_LIST,

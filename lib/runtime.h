@@ -16,6 +16,7 @@ struct keytable;
 struct returnpath;
 struct sign_lib;
 struct spf;
+struct SPF_dns_server_struct;
 
 /* Made by runtime_build from the settings of one struct conf. */
 struct runtime {
@@ -40,6 +41,14 @@ struct runtime {
  * made.
  */
 int runtime_build(struct conf *conf, char *err, size_t errlen);
+
+/*
+ * runtime_dns: (re)builds conf->rt.dns and conf->rt.spf from conf's DNS
+ * settings; test_dns, when not NULL, answers in place of the resolver
+ * (relaysign -x -z).  -1 with the reason in err.
+ */
+int runtime_dns(struct conf *conf, struct SPF_dns_server_struct *test_dns, char *err,
+    size_t errlen);
 
 /* runtime_free: everything runtime_build made; the struct itself is not freed. */
 void runtime_free(struct runtime *rt);

@@ -309,8 +309,6 @@ static int
 run_explain(struct conf *conf, const struct explain_args *a)
 {
 	struct SPF_dns_server_struct *zone = NULL;
-	struct dns_options dopt;
-	struct spf_options so;
 	char err[1024];
 	int rc;
 
@@ -321,19 +319,7 @@ run_explain(struct conf *conf, const struct explain_args *a)
 			return EXPLAIN_EXIT_ERROR;
 		}
 		/* The DNS layer, and the SPF checker on it, answer from the zone. */
-		memset(&dopt, 0, sizeof(dopt));
-		dopt.timeout = conf->dns_timeout;
-		dopt.test_dns = zone;
-		memset(&so, 0, sizeof(so));
-		so.cache_ttl = conf->spf_cache_ttl;
-		spf_free(conf->rt.spf);
-		conf->rt.spf = NULL;
-		dns_free(conf->rt.dns);
-		if ((conf->rt.dns = dns_new(&dopt, err, sizeof(err))) != NULL) {
-			so.dns = conf->rt.dns;
-			conf->rt.spf = spf_new(&so, err, sizeof(err));
-		}
-		if (conf->rt.spf == NULL) {
+		if (runtime_dns(conf, zone, err, sizeof(err)) != 0) {
 			fprintf(stderr, "relaysign: -z %s: %s\n", a->zone_path, err);
 			conf_free(conf);
 			SPF_dns_free(zone);

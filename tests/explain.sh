@@ -30,10 +30,8 @@ rs_test_needs "a private network namespace and DNS server" openssl unshare ip ss
 
 rs_sandbox "$0" "$@"
 rs_init explain
-: "${ASAN_OPTIONS:=abort_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0}"
-: "${LSAN_OPTIONS:=suppressions=$top_srcdir/tests/lsan.supp:print_suppressions=0}"
-: "${UBSAN_OPTIONS:=print_stacktrace=1:halt_on_error=1}"
-export ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
+# shellcheck source=tests/hostile/lib-extra.sh
+. "$top_srcdir/tests/hostile/lib-extra.sh"	# the sanitizer options
 
 T=$RS_TMP
 DATA=$top_srcdir/tests/data/explain
