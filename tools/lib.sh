@@ -448,15 +448,24 @@ wait_delivered() {
 
 # -------------------------------------------------------------- Postfix
 
-# start_postfix MILTER_SOCKET [name=value ...]: a private Postfix instance on
-# 127.0.0.1:$RS_SMTP_PORT relaying everything to the sink, with
-# smtpd_milters=MILTER_SOCKET (Postfix syntax: inet:127.0.0.1:8891 or
-# unix:/path; "" = no milter).  Extra name=value pairs go to main.cf last;
-# RS_POSTFIX_MASTER, if set, is appended to master.cf.
+# start_postfix MILTER_SOCKET [name=value ...]: the scenario's private Postfix
+# (rs_postfix) in $RS_TMP/postfix, smtpd on 127.0.0.1:$RS_SMTP_PORT.
 start_postfix() {
-	local milter=$1 d="$RS_TMP/postfix"
+	local milter=$1
 	shift
-	RS_POSTFIX_DIR="$d/etc"
+	RS_POSTFIX_DIR="$RS_TMP/postfix/etc"
+	rs_postfix "$RS_TMP/postfix" 127.0.0.1 "$RS_SMTP_PORT" "$milter" "$@"
+}
+
+# rs_postfix DIR ADDR PORT MILTER_SOCKET [name=value ...]: a private Postfix
+# instance in DIR (etc/, spool/, data/, maillog) with smtpd on ADDR:PORT,
+# relaying everything to the sink, with smtpd_milters=MILTER_SOCKET (Postfix
+# syntax: inet:127.0.0.1:8891 or unix:/path; "" = no milter).  Extra
+# name=value pairs go to main.cf last; RS_POSTFIX_MASTER, if set, is
+# appended to master.cf.  Returns once smtpd listens.
+rs_postfix() {
+	local d=$1 addr=$2 port=$3 milter=$4
+	shift 4
 	mkdir -p "$d/etc" "$d/spool" "$d/data" || return 1
 	chown postfix "$d/data"
 	cat >"$d/etc/main.cf" <<-EOF
@@ -476,7 +485,7 @@ start_postfix() {
 	alias_database =
 	biff = no
 	append_dot_mydomain = no
-	inet_interfaces = 127.0.0.1
+	inet_interfaces = $addr
 	inet_protocols = ipv4
 	mynetworks = 127.0.0.0/8 192.0.2.0/24 198.51.100.0/24 203.0.113.0/24
 	smtpd_authorized_xclient_hosts = 127.0.0.0/8
@@ -500,9 +509,9 @@ start_postfix() {
 	smtpd_client_connection_rate_limit = 0
 	smtpd_client_message_rate_limit = 0
 	EOF
-	# smtpd listens on 127.0.0.1:$RS_SMTP_PORT; no chroot anywhere.
+	# smtpd listens on ADDR:PORT; no chroot anywhere.
 	cat >"$d/etc/master.cf" <<-EOF
-	127.0.0.1:$RS_SMTP_PORT inet n - n - - smtpd
+	$addr:$port inet n - n - - smtpd
 	pickup    unix  n       -       n       60      1       pickup
 	cleanup   unix  n       -       n       -       0       cleanup
 	qmgr      unix  n       -       n       300     1       qmgr
@@ -540,8 +549,8 @@ start_postfix() {
 		sed 's/^/    /' "$d/start.log" "$d/maillog" 2>/dev/null | tail -20 >&2
 		return 1
 	fi
-	if ! wait_port "$RS_SMTP_PORT" "$RS_WAIT"; then
-		rs_log "Postfix did not listen on 127.0.0.1:$RS_SMTP_PORT; maillog:"
+	if ! wait_port "$port" "$RS_WAIT" "$addr"; then
+		rs_log "Postfix did not listen on $addr:$port; maillog:"
 		tail -20 "$d/maillog" 2>/dev/null | sed 's/^/    /' >&2
 		return 1
 	fi
@@ -717,7 +726,9 @@ tap_status() {
 # tap_skip DESC REASON: one test skipped, with the reason.
 tap_skip() { RS_TAP_N=$((RS_TAP_N + 1)); echo "ok $RS_TAP_N - $1 # SKIP $2"; }
 tap_diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
-# tap_check DESC CMD...: ok if CMD succeeds; otherwise not ok + CMD's output.
+# tap_check DESC CMD...: ok if CMD succeeds; otherwise not ok + CMD's output,
+# given to the function RS_TAP_WHY names if the script set one (its own
+# diagnostics: the message, the logs), else printed.
 tap_check() {
 	local desc=$1 out
 	shift
@@ -726,7 +737,11 @@ tap_check() {
 		return 0
 	fi
 	tap_not_ok "$desc"
-	[ -n "$out" ] && tap_diag "$out"
+	if [ -n "${RS_TAP_WHY:-}" ]; then
+		"$RS_TAP_WHY" "$out"
+	elif [ -n "$out" ]; then
+		tap_diag "$out"
+	fi
 	return 1
 }
 # rs_require_tools TOOL...: TAP "Bail out!" (exit 1) naming the first tool

@@ -32,18 +32,9 @@ set -u
 export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
 . "$top_srcdir/tools/lib.sh"
-RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
-
-rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-sink openssl unshare ip ss
-
-rs_sandbox "$0" "$@"
-rs_init bounces
 # shellcheck source=tests/hostile/lib-extra.sh
 . "$top_srcdir/tests/hostile/lib-extra.sh"
-
-T=$RS_TMP
-LOG=$T/relaysign.log
-D=$RX_DOMAIN
+rx_postfix_scenario bounces "" "$@"
 RP=bounces@$D
 DEAD_PORT=$((RS_SINK_PORT + 1))
 BOX_PORT=$((RS_SINK_PORT + 2))

@@ -30,18 +30,9 @@ set -u
 export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
 . "$top_srcdir/tools/lib.sh"
-RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
-
-rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-sink openssl unshare ip ss
-
-rs_sandbox "$0" "$@"
-rs_init content-filter
 # shellcheck source=tests/hostile/lib-extra.sh
 . "$top_srcdir/tests/hostile/lib-extra.sh"
-
-T=$RS_TMP
-LOG=$T/relaysign.log
-D=$RX_DOMAIN
+rx_postfix_scenario content-filter "" "$@"
 FILTER_PORT=10026
 
 tap_plan 16
@@ -193,13 +184,7 @@ else
 fi
 
 # --- nothing lost ------------------------------------------------------------
-if wait_queue_empty 30 2>/dev/null && [ "$(rx_sink_count)" = "$SENT" ]; then
-	tap_ok "nothing lost: $SENT sent, $SENT in the sink, queue empty"
-else
-	tap_not_ok "nothing lost: $SENT sent, $(rx_sink_count) in the sink"
-fi
-b=$(rx_bounced)
-if [ "$b" = 0 ]; then tap_ok "nothing bounced"; else tap_not_ok "nothing bounced: $b"; fi
+rx_nothing_lost "$SENT" sent
 stop_postfix
 rx_finish_milter "$LOG"
 tap_done

@@ -28,18 +28,9 @@ set -u
 export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
 . "$top_srcdir/tools/lib.sh"
-RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
-
-rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-sink openssl unshare ip ss
-
-rs_sandbox "$0" "$@"
-rs_init dnscache
 # shellcheck source=tests/hostile/lib-extra.sh
 . "$top_srcdir/tests/hostile/lib-extra.sh"
-
-T=$RS_TMP
-LOG=$T/relaysign.log
-D=$RX_DOMAIN
+rx_postfix_scenario dnscache "" "$@"
 QLOG=$T/dns-queries.log
 
 tap_plan 13

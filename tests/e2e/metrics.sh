@@ -27,22 +27,12 @@ set -u
 export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
 . "$top_srcdir/tools/lib.sh"
-RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
-
+# shellcheck source=tests/hostile/lib-extra.sh
+. "$top_srcdir/tests/hostile/lib-extra.sh"
 if [ "${RELAYSIGN_REQUIRE_ALL:-0}" != 1 ] && ! command -v prometheus >/dev/null; then
 	tap_skip_all "prometheus not installed (apt-get install prometheus; tools/setup-debian.sh does)"
 fi
-rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-sink openssl unshare ip ss \
-	prometheus promtool
-
-rs_sandbox "$0" "$@"
-rs_init metrics
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"
-
-T=$RS_TMP
-LOG=$T/relaysign.log
-D=$RX_DOMAIN
+rx_postfix_scenario metrics "prometheus promtool" "$@"
 MPORT=9464
 PPORT=9090
 

@@ -179,16 +179,7 @@ why() {
 	diag_log "$LOG" 10
 }
 
-check() {       # check DESC CMD...: TAP ok/not ok with diagnostics
-	local desc=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		tap_ok "$desc"
-	else
-		tap_not_ok "$desc"
-		why "$out"
-	fi
-}
+RS_TAP_WHY=why	# tap_check's diagnostics
 
 delivered() {   # delivered DESC: the send step's outcome as a TAP line
 	if [ -n "$MSG" ]; then
@@ -267,31 +258,31 @@ tagged() {      # tagged REASON: unsigned-but-tagged checks for (c) and (d)
 # --- (a) trusted relay, our domain: signed twice, tagged --------------------------
 send a 192.0.2.10 "Library <library@$DOMAIN>"
 delivered "(a) trusted relay 192.0.2.10, From $DOMAIN: delivered"
-check "(a) two DKIM-Signature fields" expect_two_sigs
-check "(a) dkimpy verifies the RSA and the Ed25519 signature" dkimpy_both
-check "(a) Mail::DKIM verifies the RSA signature" mail_dkim_rsa
-check "(a) Authentication-Results by $AUTHSERV says x-relaysign=signed" our_ar "x-relaysign=signed"
-check "(a) log line: relay=network action=signed d=$DOMAIN" \
+tap_check "(a) two DKIM-Signature fields" expect_two_sigs
+tap_check "(a) dkimpy verifies the RSA and the Ed25519 signature" dkimpy_both
+tap_check "(a) Mail::DKIM verifies the RSA signature" mail_dkim_rsa
+tap_check "(a) Authentication-Results by $AUTHSERV says x-relaysign=signed" our_ar "x-relaysign=signed"
+tap_check "(a) log line: relay=network action=signed d=$DOMAIN" \
 	log_has "relay=network" "client=[192.0.2.10]" "from=$DOMAIN" "action=signed" "d=$DOMAIN"
 
 # --- (b) untrusted client: never signed; marked, for a second pass -----------------------
 send b 203.0.113.7 "Library <library@$DOMAIN>"
 delivered "(b) untrusted client 203.0.113.7: delivered"
-check "(b) no DKIM-Signature" no_sigs
-check "(b) tagged x-relaysign=tagged, reason untrusted" tagged untrusted
+tap_check "(b) no DKIM-Signature" no_sigs
+tap_check "(b) tagged x-relaysign=tagged, reason untrusted" tagged untrusted
 
 # --- (c) trusted, vendor's own From: no key -> tagged only -----------------------------
 send c 192.0.2.10 "Ex Libris <notices@exlibrisgroup.com>"
 delivered "(c) trusted relay, From exlibrisgroup.com: delivered"
-check "(c) no DKIM-Signature" no_sigs
-check "(c) tagged x-relaysign=tagged, reason no-key" tagged no-key
+tap_check "(c) no DKIM-Signature" no_sigs
+tap_check "(c) tagged x-relaysign=tagged, reason no-key" tagged no-key
 
 # --- (d) trusted, two From fields -> tagged bad-from -------------------------------------
 send d 192.0.2.10 "Library <library@$DOMAIN>" \
 	--add-header "From: Other <other@$DOMAIN>"
 delivered "(d) trusted relay, two From fields: delivered"
-check "(d) no DKIM-Signature" no_sigs
-check "(d) tagged x-relaysign=tagged, reason bad-from" tagged bad-from
+tap_check "(d) no DKIM-Signature" no_sigs
+tap_check "(d) tagged x-relaysign=tagged, reason bad-from" tagged bad-from
 
 # --- (e) forged A-R claiming our authserv-id is removed, foreign one kept -------------
 # Three forgeries in three spellings of our authserv-id, one foreign field between them.
@@ -321,8 +312,8 @@ foreign_kept() {
 	ar_by "$MSG" other.example | grep -q "spf=pass" ||
 		{ echo "the other.example Authentication-Results is gone"; return 1; }
 }
-check "(e) all six forged $AUTHSERV Authentication-Results removed, malformed ones too; not signed, tagged already-handled" forged_gone
-check "(e) foreign other.example Authentication-Results kept" foreign_kept
+tap_check "(e) all six forged $AUTHSERV Authentication-Results removed, malformed ones too; not signed, tagged already-handled" forged_gone
+tap_check "(e) foreign other.example Authentication-Results kept" foreign_kept
 
 # --- (f) a trimmed milter_mail_macros: relaysign asks for {auth_authen} itself ---------
 # A postmaster who trims Postfix's macro list must not silently lose the
@@ -332,8 +323,8 @@ postconf -c "$RS_POSTFIX_DIR" -e "milter_mail_macros = i" &&
 sleep 1
 send f 203.0.113.7 "Library <library@$DOMAIN>" --xclient-login alma
 delivered "(f) milter_mail_macros = i, login alma from an untrusted address: delivered"
-check "(f) signed: relaysign asked Postfix for {auth_authen} itself" expect_two_sigs
-check "(f) our result names the login" our_ar "smtp.auth=alma"
+tap_check "(f) signed: relaysign asked Postfix for {auth_authen} itself" expect_two_sigs
+tap_check "(f) our result names the login" our_ar "smtp.auth=alma"
 
 wait_queue_empty 20 >/dev/null 2>&1 || tap_diag "warning: Postfix queue not empty at the end"
 tap_done

@@ -268,16 +268,8 @@ why() {
 	new_log | tail -8 | sed 's/^/#   /'
 }
 
-check() {       # check DESC CMD...
-	local desc="($CASE) $1" out
-	shift
-	if out=$("$@" 2>&1); then
-		tap_ok "$desc"
-	else
-		tap_not_ok "$desc"
-		why "$out"
-	fi
-}
+RS_TAP_WHY=why	# tap_check's diagnostics
+check() { tap_check "($CASE) $1" "${@:2}"; }	# check DESC CMD...: the case named
 
 # our_ar: our Authentication-Results, whitespace (folding) squeezed to one space.
 our_ar() {
@@ -562,54 +554,10 @@ check "Postfix logs the 4.7.1 milter-reject" pf_reject
 # vendor's relay would be): relaysign's 451 makes it defer the message, which
 # stays in its queue -- neither bounced nor delivered unsigned.
 start_upstream() {
-	local d=$T/upstream
-	mkdir -p "$d/etc" "$d/spool" "$d/data" || return 1
-	chown postfix "$d/data"
-	cat >"$d/etc/main.cf" <<-EOF
-	# the upstream MTA of tests/e2e/spf.sh (6): relays to the relaysign Postfix
-	compatibility_level = 3.6
-	config_directory = $d/etc
-	queue_directory = $d/spool
-	data_directory = $d/data
-	mail_owner = postfix
-	setgid_group = postdrop
-	myhostname = vendor-relay.test
-	mydomain = vendor-relay.test
-	myorigin = vendor-relay.test
-	mydestination =
-	local_recipient_maps =
-	alias_maps =
-	alias_database =
-	biff = no
-	inet_interfaces = $UPSTREAM
-	inet_protocols = ipv4
-	mynetworks = 127.0.0.0/8 192.0.2.0/24
-	smtpd_relay_restrictions = permit_mynetworks reject
-	smtpd_milters =
-	non_smtpd_milters =
-	relayhost = [127.0.0.1]:$RS_SMTP_PORT
-	smtp_bind_address = $UPSTREAM
-	default_transport = smtp
-	relay_transport = smtp
-	smtp_tls_security_level = none
-	smtpd_tls_security_level = none
-	smtp_dns_support_level = disabled
-	disable_dns_lookups = yes
-	smtpd_peername_lookup = no
-	maillog_file_prefixes = $RS_TMP
-	maillog_file = $d/maillog
-	in_flow_delay = 0
-	EOF
-	sed -n '2,$p' "$RS_TMP/postfix/etc/master.cf" >"$d/etc/master.tail"
-	{
-		echo "$UPSTREAM:$UP_PORT inet n - n - - smtpd"
-		cat "$d/etc/master.tail"
-	} >"$d/etc/master.cf"
-	rm -f "$d/etc/master.tail"
-	postfix -c "$d/etc" check >"$d/check.log" 2>&1 || { cat "$d/check.log"; return 1; }
-	UP_DIR=$d
-	timeout 30 postfix -c "$d/etc" start >"$d/start.log" 2>&1 || { cat "$d/start.log"; return 1; }
-	wait_port "$UP_PORT" "$RS_WAIT" "$UPSTREAM" || { echo "upstream Postfix not listening"; tail "$d/maillog"; return 1; }
+	UP_DIR=$T/upstream
+	rs_postfix "$UP_DIR" "$UPSTREAM" "$UP_PORT" "" myhostname=vendor-relay.test \
+		mydomain=vendor-relay.test myorigin=vendor-relay.test \
+		"relayhost=[127.0.0.1]:$RS_SMTP_PORT" "smtp_bind_address=$UPSTREAM"
 }
 CASE="6 upstream"
 MARK=$(wc -l <"$LOG")

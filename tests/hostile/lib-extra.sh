@@ -3,6 +3,8 @@
 # tests/hostile/lib-extra.sh -- helpers shared by tests/hostile, tests/oracle
 # and tests/faults, on top of tools/lib.sh (source that first).
 #
+#   rx_postfix_scenario NAME "TOOLS" "$@"   a test's prologue: needs, sandbox,
+#                                rs_init NAME; sets T, LOG, D
 #   rx_setup_keys_dns [ARGS...]  RSA + Ed25519 keys for $RX_DOMAIN in
 #                                $RS_TMP/keys, published by start_dns (ARGS are
 #                                extra dnsserver.py arguments; RX_SPF is
@@ -16,6 +18,11 @@
 #                                fails if it had to be SIGKILLed
 #   rx_sanitizer_clean LOG       fails (printing the report) if LOG holds an
 #                                ASan/UBSan/LSan/TSan report
+#   rx_finish_milter LOG         TAP: relaysign stops on SIGTERM with status 0,
+#                                LOG holds no sanitizer report
+#   rx_nothing_lost N WORD       TAP: the queue empties with N messages in the
+#                                sink, nothing bounced
+#   rx_no_bounce [WORDS]         TAP: no status=bounced in Postfix's log
 #   rx_send_raw ADDR FILE [smtpraw args...]  one message through Postfix with
 #                                XCLIENT ADDR=ADDR (NAME [UNAVAILABLE] unless
 #                                RX_XNAME is set; LOGIN=$RX_XLOGIN if set) to
@@ -25,6 +32,9 @@
 #                                rx_send_raw sends it (HELO client.test, MAIL
 #                                FROM alma@exlibrisgroup.com), in rx_result's
 #                                words: signed, tagged:REASON, untouched
+#   rx_decided TAG FILE ADDR LOGIN CONF WANT  what became of a message sent
+#                                so: RX_FILE, RX_GOT, RX_WHY; 0 if relaysign -x
+#                                agreed with the daemon
 #   rx_bounced                   prints the number of status=bounced lines
 #   rx_maillog_for QID           Postfix's log lines for QID
 #   rx_sink_count                messages in the sink
@@ -42,6 +52,24 @@ RX_SMTPRAW="$top_srcdir/tests/hostile/smtpraw.py"
 : "${LSAN_OPTIONS:=suppressions=$top_srcdir/tests/lsan.supp:print_suppressions=0}"
 : "${UBSAN_OPTIONS:=print_stacktrace=1:halt_on_error=1}"
 export ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
+
+# rx_postfix_scenario NAME "TOOLS" ARGS...: the prologue of a test that runs
+# relaysign behind a private Postfix (call it with the script's "$@"): the
+# skips and bail-outs of rs_test_needs, Postfix's tools and TOOLS (words)
+# required; the script re-run in rs_sandbox; rs_init NAME.  Sets T (the
+# temp dir), LOG (the log rx_start_milter relaysign writes) and D.
+rx_postfix_scenario() {
+	local name=$1 extra
+	read -r -a extra <<<"$2"
+	shift 2
+	rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-sink \
+		openssl unshare ip ss "${extra[@]}"
+	rs_sandbox "$0" "$@"
+	rs_init "$name"
+	T=$RS_TMP
+	LOG=$T/relaysign.log
+	D=$RX_DOMAIN
+}
 
 # rx_setup_keys_dns [ARGS...]: keys and the DNS server that publishes them.
 rx_setup_keys_dns() {
@@ -138,6 +166,49 @@ rx_finish_milter() {
 		tap_not_ok "$clean"
 		tap_diag "$out"
 	fi
+}
+
+# rx_nothing_lost N WORD: two TAP lines: the queue empties with N messages
+# in the sink (N WORD: "accepted", "sent"), and nothing bounced.
+rx_nothing_lost() {
+	local n=$1 word=$2
+	if wait_queue_empty 30 2>/dev/null && [ "$(rx_sink_count)" = "$n" ]; then
+		tap_ok "nothing lost: $n $word, $n in the sink, queue empty"
+	else
+		tap_not_ok "nothing lost: $n $word, $(rx_sink_count) in the sink"
+	fi
+	rx_no_bounce
+}
+
+# rx_no_bounce [WORDS]: TAP: no status=bounced in Postfix's log (WORDS are
+# added to the ok line); else the first bounces as diagnostics.
+rx_no_bounce() {
+	local b
+	b=$(rx_bounced)
+	if [ "$b" = 0 ]; then
+		tap_ok "nothing bounced${1:+; $1}"
+	else
+		tap_not_ok "nothing bounced: $b status=bounced lines"
+		grep 'status=bounced' "$(postfix_log)" | head -5 | sed 's/^/# /'
+	fi
+}
+
+# rx_decided TAG FILE ADDR LOGIN CONF WANT: after rx_send_raw FILE: the
+# delivered copy of the message with X-Oracle-Case: TAG (RX_FILE, "" if
+# none), what relaysign did to it (RX_GOT: rx_result's words, or "not
+# delivered"), and RX_WHY: a line for a result other than WANT, one for
+# relaysign -x (the same pipeline, offline) deciding otherwise than the
+# daemon.  Returns 0 when relaysign -x agreed.
+rx_decided() {
+	local tag=$1 msg=$2 addr=$3 login=$4 conf=$5 want=$6 ex
+	RX_WHY=()
+	RX_FILE=$(wait_delivered "X-Oracle-Case: $tag" 30) || RX_FILE=""
+	if [ -z "$RX_FILE" ]; then RX_GOT="not delivered"; else RX_GOT=$(rx_result "$RX_FILE"); fi
+	[ "$RX_GOT" = "$want" ] || RX_WHY+=("got $RX_GOT")
+	ex=$(rx_explain "$msg" "$addr" "$login" "$conf")
+	[ "$ex" = "$RX_GOT" ] && return 0
+	RX_WHY+=("relaysign -x says $ex, the daemon did $RX_GOT: $(head -c 300 "$RS_TMP/explain.err")")
+	return 1
 }
 
 # rx_send_raw ADDR FILE [smtpraw args...]: RX_QID, RX_REPLY, RX_RC.

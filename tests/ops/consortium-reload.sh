@@ -53,6 +53,8 @@ set -u
 export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
 . "$top_srcdir/tools/lib.sh"
+# shellcheck source=tests/hostile/lib-extra.sh
+. "$top_srcdir/tests/hostile/lib-extra.sh"
 # shellcheck source=tools/consortium.sh
 . "$top_srcdir/tools/consortium.sh"
 
@@ -339,27 +341,7 @@ else
 	tap_diag "relaysign $RS_BG_WHY"
 fi
 stop_postfix
-kill -TERM "$RS_PID" 2>/dev/null
-stopped() {
-	local i
-	for ((i = 0; i < 150; i++)); do
-		bg_check relaysign || break
-		sleep 0.1
-	done
-	bg_check relaysign && { echo "still running 15 s after SIGTERM"; return 1; }
-	[ "$RS_BG_STATUS" = 0 ] || { echo "relaysign $RS_BG_WHY"; return 1; }
-}
-# Not through tap_check: only this shell can collect relaysign's exit status.
-if stopped >"$T/stopped.out" 2>&1; then
-	tap_ok "SIGTERM: relaysign exits 0"
-else
-	tap_not_ok "SIGTERM: relaysign exits 0"
-	tap_diag "$(cat "$T/stopped.out")"
-fi
-no_sanitizer() {
-	! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: ' "$LOG"
-}
-tap_check "no sanitizer report in relaysign's log" no_sanitizer
+rx_finish_milter "$LOG" "SIGTERM: relaysign exits 0" "no sanitizer report in relaysign's log"
 
 tap_diag "relaysign's reload lines:" "$(grep -E 'reload|starting|stopp' "$LOG")"
 if [ "$RS_TAP_FAILED" != 0 ]; then

@@ -49,6 +49,8 @@ set -u
 export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
 . "$top_srcdir/tools/lib.sh"
+# shellcheck source=tests/hostile/lib-extra.sh
+. "$top_srcdir/tests/hostile/lib-extra.sh"
 
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 N=${RS_RELOAD_MESSAGES:-600}
@@ -415,29 +417,7 @@ else
 	diag_log "$LOG" 20
 fi
 stop_postfix
-t0=$(date +%s)
-kill -TERM "$RS_PID" 2>/dev/null
-stopped() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		bg_check relaysign || break
-		sleep 0.1
-	done
-	bg_check relaysign && { echo "still running 10 s after SIGTERM"; return 1; }
-	[ "$RS_BG_STATUS" = 0 ] || { echo "relaysign $RS_BG_WHY"; return 1; }
-}
-stopped >"$T/stopped.out" 2>&1
-STOP_RC=$?
-if [ "$STOP_RC" = 0 ]; then
-	tap_ok "SIGTERM: relaysign exits 0 within 10 s (took $(($(date +%s) - t0)) s)"
-else
-	tap_not_ok "SIGTERM: relaysign exits 0 within 10 s"
-	tap_diag "$(cat "$T/stopped.out")"
-fi
-no_sanitizer() {
-	! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: ' "$LOG"
-}
-tap_check "no sanitizer report in relaysign's log" no_sanitizer
+rx_finish_milter "$LOG" "SIGTERM: relaysign exits 0" "no sanitizer report in relaysign's log"
 
 tap_diag "relaysign's reload lines:" "$(grep -E 'reload|starting|stopp' "$LOG")"
 if [ "$RS_TAP_FAILED" != 0 ]; then

@@ -41,18 +41,9 @@ set -u
 export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
 . "$top_srcdir/tools/lib.sh"
-RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
-
-rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-sink openssl unshare ip ss
-
-rs_sandbox "$0" "$@"
-rs_init oracle
 # shellcheck source=tests/hostile/lib-extra.sh
 . "$top_srcdir/tests/hostile/lib-extra.sh"
-
-T=$RS_TMP
-LOG=$T/relaysign.log
-D=$RX_DOMAIN
+rx_postfix_scenario oracle "" "$@"
 SPFNAME=spf-na.exlibrisgroup.com
 
 # Trust rows: NAME ADDR LOGIN EXPECTED-RELAY ("-" = no login; relay "" = untrusted)
@@ -157,21 +148,9 @@ for trow in "${TRUSTS[@]}"; do
 		fi
 		ACCEPTED=$((ACCEPTED + 1))
 		QID=$RX_QID
-		F=$(wait_delivered "X-Oracle-Case: $TAG" 30) || F=""
-		why=()
-		if [ -z "$F" ]; then
-			got="not delivered"
-		else
-			got=$(rx_result "$F")
-		fi
-		[ "$got" = "$want" ] || why+=("got $got")
-		# relaysign -x, the same pipeline offline, must say what the daemon did.
-		ex=$(rx_explain "$M" "$ADDR" "$LOGIN" "$T/relaysign.conf")
-		if [ "$ex" = "$got" ]; then
+		rx_decided "$TAG" "$M" "$ADDR" "$LOGIN" "$T/relaysign.conf" "$want" &&
 			EXPLAIN_AGREED=$((EXPLAIN_AGREED + 1))
-		else
-			why+=("relaysign -x says $ex, the daemon did $got: $(head -c 300 "$RS_TMP/explain.err")")
-		fi
+		F=$RX_FILE got=$RX_GOT why=("${RX_WHY[@]}")
 		if [ "$got" = signed ]; then
 			SIGNED_CELLS=$((SIGNED_CELLS + 1))
 			vout=$(verify_two "$F") || why+=("dkimpy:" "$vout")
@@ -214,13 +193,7 @@ if [ "$EXPLAIN_AGREED" = "$n" ]; then
 else
 	tap_not_ok "relaysign -x decided as the daemon did on $EXPLAIN_AGREED of $n cells"
 fi
-if wait_queue_empty 30 2>/dev/null && [ "$(rx_sink_count)" = "$ACCEPTED" ]; then
-	tap_ok "nothing lost: $ACCEPTED accepted, $ACCEPTED in the sink, queue empty"
-else
-	tap_not_ok "nothing lost: $ACCEPTED accepted, $(rx_sink_count) in the sink"
-fi
-b=$(rx_bounced)
-if [ "$b" = 0 ]; then tap_ok "nothing bounced"; else tap_not_ok "nothing bounced: $b"; fi
+rx_nothing_lost "$ACCEPTED" accepted
 stop_postfix
 rx_finish_milter "$LOG"
 tap_done
