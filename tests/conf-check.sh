@@ -13,10 +13,8 @@
 # Speaks TAP; skipped (1..0) when relaysign is not built.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tools/lib.sh"
 bin=$top_builddir/relaysign
 data=$top_srcdir/tests/data/conf
 

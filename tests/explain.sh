@@ -18,11 +18,8 @@
 # when not root or relaysign is not built.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tools/lib.sh" --with-extra
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 RS_NAME=explain
 
@@ -30,8 +27,6 @@ rs_test_needs "a private network namespace and DNS server" openssl unshare ip ss
 
 rs_sandbox "$0" "$@"
 rs_init explain
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"	# the sanitizer options
 
 T=$RS_TMP
 DATA=$top_srcdir/tests/data/explain

@@ -5,9 +5,8 @@
 # (relaysign.conf(5) against the option table: tests/unit/t_conf.c.)
 # Speaks TAP.
 set -u
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tools/lib.sh"
 
 # relaysign-keygen(8): its getopt_long string and long options are the
 # single source of its flags; each is documented, and nothing else is.

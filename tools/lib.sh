@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 # tools/lib.sh -- shared helpers for relaysign's end-to-end tests, benchmarks
 # and the demo.  Source it from a bash script (it uses bash features: arrays,
-# local, [[ ]]):   . "$top_srcdir/tools/lib.sh"
+# local, [[ ]]):   . "${top_srcdir:-$(dirname "$0")/..}/tools/lib.sh"
+# (--with-extra after it: tests/hostile/lib-extra.sh as well).
 #
 # ---------------------------------------------------------------------------
 # The sandbox: why one `unshare --mount --net --pid` for the whole scenario
@@ -97,10 +98,13 @@
 : "${RS_PY:=/usr/bin/python3}"
 : "${RS_WAIT:=15}"              # default bound for start-up waits (seconds)
 
+# The source tree (Automake's make check sets it; by hand, this file's own
+# tree) and the build tree (the source tree unless said otherwise).
 if [ -z "${top_srcdir:-}" ]; then
 	top_srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 fi
 : "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
 
 RS_NAME=${RS_NAME:-test}
 RS_PIDS=()          # background processes, in start order
@@ -804,3 +808,10 @@ diag_log() {
 	tap_diag "last lines of $1:"
 	tail -n "${2:-15}" "$1" 2>/dev/null | sed 's/^/#   /'
 }
+
+# ". tools/lib.sh --with-extra": tests/hostile/lib-extra.sh's helpers too
+# (relaysign behind a private Postfix: rx_*).
+if [ "${1:-}" = --with-extra ]; then
+	# shellcheck source=tests/hostile/lib-extra.sh
+	. "$top_srcdir/tests/hostile/lib-extra.sh"
+fi

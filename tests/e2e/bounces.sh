@@ -27,13 +27,8 @@
 # Environment: top_srcdir, top_builddir, RELAYSIGN, RS_KEEP=1.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh" --with-extra
 rx_postfix_scenario bounces "" "$@"
 RP=bounces@$D
 DEAD_PORT=$((RS_SINK_PORT + 1))

@@ -22,13 +22,8 @@
 # (unless RELAYSIGN_REQUIRE_ALL=1).
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh" --with-extra
 if [ "${RELAYSIGN_REQUIRE_ALL:-0}" != 1 ] && ! command -v prometheus >/dev/null; then
 	tap_skip_all "prometheus not installed (apt-get install prometheus; tools/setup-debian.sh does)"
 fi

@@ -42,11 +42,8 @@
 # relaysign is not built.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh"
 
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 

@@ -26,11 +26,8 @@
 # Environment: top_srcdir, top_builddir, RELAYSIGN, CC, RS_KEEP=1.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh"
 
 rs_test_needs "namespaces" openssl unshare ip ss
 CC=${CC:-gcc}

@@ -37,19 +37,14 @@
 # Environment: top_srcdir, top_builddir, RELAYSIGN, RS_KEEP=1.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh" --with-extra
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 
 rs_test_needs "namespaces, a private Postfix" postfix postconf postqueue smtp-source smtp-sink openssl unshare ip ss setpriv
 
 rs_sandbox "$0" "$@"
 rs_init faults
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"
 
 T=$RS_TMP
 LOG=$T/relaysign.log

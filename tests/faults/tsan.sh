@@ -31,11 +31,8 @@
 # Environment: top_srcdir, top_builddir, RELAYSIGN_TSAN, MFLOAD, CC, RS_KEEP=1.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh" --with-extra
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces)"
 rs_require_tools openssl unshare ip ss pkg-config
@@ -50,8 +47,6 @@ rm -f "$probe" "$probe.c"
 
 rs_sandbox "$0" "$@"
 rs_init tsan
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"
 T=$RS_TMP
 LOG=$T/relaysign.log
 SECS=${TSAN_SECS:-$([ "${RELAYSIGN_LONG_TESTS:-0}" = 1 ] && echo 60 || echo 10)}

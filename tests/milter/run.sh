@@ -6,10 +6,8 @@
 # relaysign is not built or the machine cannot give it a private network.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh"
 bin=$top_builddir/relaysign
 
 [ -x "$bin" ] || tap_skip_all "$bin not built"

@@ -17,12 +17,8 @@
 # Needs root.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
-
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh"
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (chroot, mounts)"
 tap_plan 4

@@ -48,13 +48,8 @@
 # RS_CR_PACE, RS_CR_N (institutions, 500), RS_KEEP=1.  About 40-60 s.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh" --with-extra
 # shellcheck source=tools/consortium.sh
 . "$top_srcdir/tools/consortium.sh"
 

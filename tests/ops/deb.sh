@@ -35,11 +35,8 @@
 # RELAYSIGN_REQUIRE_ALL=1).  About 1-2 minutes.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh" --with-extra
 
 [ "$(id -u)" = 0 ] || tap_skip_all "needs root (namespaces, overlays, dpkg -i)"
 [ -f "$top_builddir/Makefile" ] || tap_skip_all "no configured build tree at $top_builddir"
@@ -54,8 +51,6 @@ rs_require_pydkim
 
 rs_sandbox "$0" "$@"
 rs_init deb
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"
 T=$RS_TMP
 D=library.example.edu
 tap_plan 22

@@ -22,11 +22,8 @@
 # no root.  Skipped (tap_skip_all) only when top_builddir has no Makefile.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh"
 # shellcheck disable=SC2034  # rs_log (tools/lib.sh) names the script with it
 RS_NAME=ops-install
 

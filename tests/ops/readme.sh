@@ -63,11 +63,8 @@
 # Takes about 30 s.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh"
 
 RELAYSIGN=$top_builddir/relaysign	# the built tree's, whatever the caller set
 rs_test_needs "namespaces, overlay mounts, a real Postfix" postfix postconf smtp-sink swaks \

@@ -44,13 +44,8 @@
 # not root or relaysign is not built.  Takes about 20-60 s.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh" --with-extra
 
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 N=${RS_RELOAD_MESSAGES:-600}

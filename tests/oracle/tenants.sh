@@ -30,13 +30,8 @@
 # the skip says which package).
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
-# shellcheck source=tests/hostile/lib-extra.sh
-. "$top_srcdir/tests/hostile/lib-extra.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh" --with-extra
 if [ "${RELAYSIGN_REQUIRE_ALL:-0}" != 1 ] && ! command -v dovecot >/dev/null; then
 	tap_skip_all "dovecot not installed (apt-get install dovecot-core; tools/setup-debian.sh does)"
 fi
