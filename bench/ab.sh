@@ -39,13 +39,10 @@ done
 shift $((OPTIND - 1))
 [ $# -ge 1 ] || { echo "usage: bench/ab.sh [-n MSGS] [-r ROUNDS] [-c CONNS] NAME=BINARY[:CONF] ..." >&2; exit 2; }
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck disable=SC2034  # read by tools/lib.sh
 RS_NAME=bench-ab
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tools/lib.sh"
 MFLOAD=${MFLOAD:-$top_builddir/tools/mfload}
 [ -x "$MFLOAD" ] || rs_die "mfload not built: $MFLOAD (make tools/mfload)"
 [ "$(id -u)" = 0 ] || rs_die "needs root (a private network namespace)"

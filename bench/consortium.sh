@@ -61,31 +61,11 @@
 # BENCH_OUT, RS_KEEP=1 (or --keep) keeps the temporary directory.
 set -u
 
-QUICK=0
-for arg in "$@"; do
-	case $arg in
-	--quick) QUICK=1 ;;
-	--keep) export RS_KEEP=1 ;;
-	-h | --help)
-		sed -n '2,/^set -u/p' "$0" | sed 's/^# \{0,1\}//;/^set -u/d'
-		exit 0
-		;;
-	*)
-		echo "usage: bench/consortium.sh [--quick] [--keep]" >&2
-		exit 2
-		;;
-	esac
-done
-
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-top_srcdir=$(cd "$top_srcdir" && pwd)
-top_builddir=$(cd "$top_builddir" && pwd)
-export top_srcdir top_builddir
 # shellcheck disable=SC2034  # read by tools/lib.sh
 RS_NAME=bench-consortium
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tools/lib.sh"
+rs_bench_args bench/consortium.sh "$@"
 # shellcheck source=tools/consortium.sh
 . "$top_srcdir/tools/consortium.sh"
 

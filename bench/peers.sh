@@ -23,15 +23,11 @@
 # a Markdown report and writes it to bench/peers-latest.md in the build
 # directory.  Needs root and a relaysign built without sanitizers.
 set -u
-QUICK=0
-[ "${1:-}" = --quick ] && QUICK=1
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-export top_srcdir top_builddir
 # shellcheck disable=SC2034  # read by tools/lib.sh
 RS_NAME=bench-peers
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tools/lib.sh"
+rs_bench_args bench/peers.sh "$@"
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 MFLOAD=${MFLOAD:-$top_builddir/tools/mfload}
 [ -x "$MFLOAD" ] || rs_die "mfload not built: $MFLOAD (make tools/mfload)"

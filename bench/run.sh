@@ -41,31 +41,11 @@
 # RS_KEEP=1 (or --keep) keeps the temp dir with every log and dump.
 set -u
 
-QUICK=0
-for arg in "$@"; do
-	case $arg in
-	--quick) QUICK=1 ;;
-	--keep) export RS_KEEP=1 ;;
-	-h | --help)
-		sed -n '2,/^set -u/p' "$0" | sed 's/^# \{0,1\}//;/^set -u/d'
-		exit 0
-		;;
-	*)
-		echo "usage: bench/run.sh [--quick] [--keep]" >&2
-		exit 2
-		;;
-	esac
-done
-
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-top_srcdir=$(cd "$top_srcdir" && pwd)
-top_builddir=$(cd "$top_builddir" && pwd)
-export top_srcdir top_builddir
 # shellcheck disable=SC2034  # read by tools/lib.sh
 RS_NAME=bench
 # shellcheck source=tools/lib.sh
-. "$top_srcdir/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tools/lib.sh"
+rs_bench_args bench/run.sh "$@"
 
 RELAYSIGN=${RELAYSIGN:-$top_builddir/relaysign}
 MFLOAD=${MFLOAD:-$top_builddir/tools/mfload}

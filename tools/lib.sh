@@ -104,6 +104,8 @@ if [ -z "${top_srcdir:-}" ]; then
 	top_srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 fi
 : "${top_builddir:=$top_srcdir}"
+top_srcdir=$(cd "$top_srcdir" && pwd)
+top_builddir=$(cd "$top_builddir" && pwd)
 export top_srcdir top_builddir
 
 RS_NAME=${RS_NAME:-test}
@@ -807,6 +809,29 @@ diag_message() {
 diag_log() {
 	tap_diag "last lines of $1:"
 	tail -n "${2:-15}" "$1" 2>/dev/null | sed 's/^/#   /'
+}
+
+# rs_bench_args NAME ARGS...: a benchmark's options: --quick (sets QUICK=1),
+# --keep (RS_KEEP=1: the temp dir stays), -h/--help (the script's header
+# comment); anything else is a usage error naming NAME.
+rs_bench_args() {
+	local name=$1 arg
+	shift
+	QUICK=0
+	for arg in "$@"; do
+		case $arg in
+		--quick) QUICK=1 ;;
+		--keep) export RS_KEEP=1 ;;
+		-h | --help)
+			sed -n '3,/^set -u/p' "$0" | sed 's/^# \{0,1\}//;/^set -u/d'
+			exit 0
+			;;
+		*)
+			echo "usage: $name [--quick] [--keep]" >&2
+			exit 2
+			;;
+		esac
+	done
 }
 
 # ". tools/lib.sh --with-extra": tests/hostile/lib-extra.sh's helpers too
