@@ -397,11 +397,5 @@ cpu_phase
 dns_check
 reload_phase
 report >"$T/report.md"
-cat "$T/report.md"
-if mkdir -p "$(dirname "$BENCH_OUT")" && cp "$T/report.md" "$BENCH_OUT"; then
-	say "wrote $BENCH_OUT"
-else
-	say "could not write $BENCH_OUT"
-fi
-cp "$LOG" "${BENCH_OUT%.md}.log" 2>/dev/null
+rs_bench_write "$T/report.md" "$BENCH_OUT" "$LOG"
 [ ${#FAILS[@]} = 0 ]

@@ -708,12 +708,6 @@ phase_load memory
 mem_filter relaysign
 mem_filter opendkim
 report >"$T/report.md"
-cat "$T/report.md"
-if mkdir -p "$(dirname "$BENCH_OUT")" && cp "$T/report.md" "$BENCH_OUT"; then
-	say "wrote $BENCH_OUT"
-else
-	say "could not write $BENCH_OUT"
-fi
-cp "$LOG" "${BENCH_OUT%.md}.log" 2>/dev/null
+rs_bench_write "$T/report.md" "$BENCH_OUT" "$LOG"
 grep -q 'FAIL' "$T/report.md" && exit 1
 exit 0

@@ -834,6 +834,18 @@ rs_bench_args() {
 	done
 }
 
+# rs_bench_write REPORT OUT LOG: a benchmark's end: REPORT printed and copied
+# to OUT, LOG beside it (OUT's name with .log); says where on stderr.
+rs_bench_write() {
+	cat "$1"
+	if mkdir -p "$(dirname "$2")" && cp "$1" "$2"; then
+		rs_log "wrote $2"
+	else
+		rs_log "could not write $2"
+	fi
+	cp "$3" "${2%.md}.log" 2>/dev/null
+}
+
 # ". tools/lib.sh --with-extra": tests/hostile/lib-extra.sh's helpers too
 # (relaysign behind a private Postfix: rx_*).
 if [ "${1:-}" = --with-extra ]; then

@@ -114,14 +114,7 @@ start_dns --records "$KD/records" \
 	--rr "exlibrisgroup.com TXT v=spf1 ip4:203.0.113.0/24 -all" ||
 	rs_die "cannot start the DNS server"
 
-if start_bg relaysign 8891 "$RELAYSIGN" -f -c "$C/relaysign.conf"; then
-	tap_ok "relaysign started with $NI institutions ($(grep -m1 -o 'starting: .*' "$LOG"))"
-else
-	tap_not_ok "relaysign started with $NI institutions"
-	diag_log "$LOG" 30
-	tap_done
-	exit 1
-fi
+rx_must_start relaysign "$C/relaysign.conf" "relaysign with $NI institutions"
 RS_PID=$(rs_pid_of relaysign)
 start_sink "$SINK" || rs_die "cannot start smtp-sink"
 start_postfix inet:127.0.0.1:8891 || rs_die "cannot start the private Postfix"

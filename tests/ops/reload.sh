@@ -134,14 +134,7 @@ tap_check "relaysign -n accepts the K1, K2 and K3 configurations" n_ok
 tap_check "relaysign -n rejects the broken configuration, naming file:line" n_broken
 
 install_conf k1
-if start_bg relaysign 8891 "$RELAYSIGN" -f -c "$CONF"; then
-	tap_ok "relaysign started with K1 (s1)"
-else
-	tap_not_ok "relaysign started with K1 (s1)"
-	diag_log "$LOG" 30
-	tap_done
-	exit 1
-fi
+rx_must_start relaysign "$CONF" "relaysign with K1 (s1)"
 RS_PID=$(rs_pid_of relaysign)
 start_sink "$SINK" || rs_die "cannot start smtp-sink"
 start_postfix inet:127.0.0.1:8891 || rs_die "cannot start the private Postfix"
