@@ -1179,6 +1179,46 @@ record_latency(struct stats *s, double ms)
 }
 
 /*
+ * envelope_stage: one envelope command (MAIL, RCPT or DATA) with its macros
+ * to each filter still in the message, as smtpd sends it: arg1 and arg2
+ * (NULL: none) NUL-terminated; skip is the SMFIP_NO* flag that drops the
+ * command, nr the SMFIP_NR_* one that leaves it unanswered.  A filter done
+ * with the message is marked in done.  -1: a connection is unusable.
+ */
+static int
+envelope_stage(struct filter_conn *fcs, int nsocks, bool *done, char cmd, const char *const *mac,
+    unsigned long skip, unsigned long nr, const char *arg1, const char *arg2, struct stats *s,
+    bool keep)
+{
+	enum ev e;
+	int f;
+
+	for (f = 0; f < nsocks; f++) {
+		struct filter_conn *fc = &fcs[f];
+
+		if (done[f])
+			continue;
+		(void)macros(fc, cmd, mac);
+		if (cmd == SMFIC_MAIL)
+			fc->in_msg = true;
+		if (fc->proto & skip)
+			continue;
+		if (arg2 != NULL)
+			(void)packet(fc, cmd, arg1, strlen(arg1) + 1, arg2, strlen(arg2) + 1,
+			    (void *)NULL);
+		else if (arg1 != NULL)
+			(void)packet(fc, cmd, arg1, strlen(arg1) + 1, (void *)NULL);
+		else
+			(void)packet(fc, cmd, (void *)NULL);
+		if ((e = event_done(fc, cmd, nr, s, keep)) == EV_ERR)
+			return -1;
+		if (e == EV_STOP)
+			done[f] = true;
+	}
+	return 0;
+}
+
+/*
  * one_message: MAIL .. EOM through the chain.  Returns 0 if the message
  * went through (counted ok or failed), -1 if a connection broke.
  */
@@ -1225,48 +1265,13 @@ one_message(struct filter_conn *fcs, long idx, unsigned wid, struct stats *s)
 		stalls0 += s->st[f].stalls;
 	t0 = now_ms();
 	/* smtpd: MAIL, RCPT, DATA to each filter, event by event. */
-	for (f = 0; f < nsocks; f++) {
-		struct filter_conn *fc = &fcs[f];
-
-		(void)macros(fc, SMFIC_MAIL, mail_mac);
-		fc->in_msg = true;
-		if (fc->proto & SMFIP_NOMAIL)
-			continue;
-		(void)packet(fc, SMFIC_MAIL, from, strlen(from) + 1, size_arg,
-		    strlen(size_arg) + 1, (void *)NULL);
-		if ((e = event_done(fc, SMFIC_MAIL, SMFIP_NR_MAIL, s, keep)) == EV_ERR)
-			return -1;
-		if (e == EV_STOP)
-			done[f] = true;
-	}
-	for (f = 0; f < nsocks; f++) {
-		struct filter_conn *fc = &fcs[f];
-
-		if (done[f])
-			continue;
-		(void)macros(fc, SMFIC_RCPT, rcpt_mac);
-		if (fc->proto & SMFIP_NORCPT)
-			continue;
-		(void)packet(fc, SMFIC_RCPT, rcpt, strlen(rcpt) + 1, (void *)NULL);
-		if ((e = event_done(fc, SMFIC_RCPT, SMFIP_NR_RCPT, s, keep)) == EV_ERR)
-			return -1;
-		if (e == EV_STOP)
-			done[f] = true;
-	}
-	for (f = 0; f < nsocks; f++) {
-		struct filter_conn *fc = &fcs[f];
-
-		if (done[f])
-			continue;
-		(void)macros(fc, SMFIC_DATA, data_mac);
-		if (fc->proto & SMFIP_NODATA)
-			continue;
-		(void)packet(fc, SMFIC_DATA, (void *)NULL);
-		if ((e = event_done(fc, SMFIC_DATA, SMFIP_NR_DATA, s, keep)) == EV_ERR)
-			return -1;
-		if (e == EV_STOP)
-			done[f] = true;
-	}
+	if (envelope_stage(fcs, nsocks, done, SMFIC_MAIL, mail_mac, SMFIP_NOMAIL, SMFIP_NR_MAIL,
+	    from, size_arg, s, keep) != 0 ||
+	    envelope_stage(fcs, nsocks, done, SMFIC_RCPT, rcpt_mac, SMFIP_NORCPT, SMFIP_NR_RCPT,
+	    rcpt, NULL, s, keep) != 0 ||
+	    envelope_stage(fcs, nsocks, done, SMFIC_DATA, data_mac, SMFIP_NODATA, SMFIP_NR_DATA,
+	    NULL, NULL, s, keep) != 0)
+		return -1;
 	/* smtpd hands the milters to cleanup: milter_send() flushes each. */
 	if (wmode == W_POSTFIX)
 		for (f = 0; f < nsocks; f++)
