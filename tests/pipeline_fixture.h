@@ -72,42 +72,47 @@ fx_write_key(const char *type, const char *path)
 }
 
 /*
- * fx_use_zone: c's SPF checks and DNS look-ups answered by the fixture's
- * zone, never the machine's resolver.  0, or -1 with c freed.
+ * fx_use_zone: c's DNS layer, and so its SPF checks and DMARC look-ups,
+ * answered by the fixture's zone, never the machine's resolver (as
+ * relaysign -x -z does).  0, or -1 with c freed and the reason in err.
  */
 static int
-fx_use_zone(struct fixture *fx, struct conf *c)
+fx_use_zone(struct fixture *fx, struct conf *c, char *err, size_t errlen)
 {
-	struct spf_options so;
-	char err[512];
-
-	spf_free(c->rt.spf);
-	memset(&so, 0, sizeof(so));
-	so.timeout = 2;
-	so.cache_ttl = 300;
-	so.test_dns = fx->zone;
-	if ((c->rt.spf = spf_new(&so, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "fixture: %s\n", err);
+	if (runtime_dns(c, fx->zone, err, errlen) != 0) {
 		conf_free(c);
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * fx_conf_text_err: the configuration text given, with the fixture's zone;
+ * NULL with the reason in err.
+ */
+static struct conf *
+fx_conf_text_err(struct fixture *fx, const char *text, char *err, size_t errlen)
+{
+	struct conf *c = NULL;
+
+	if (conf_parse("t.conf", text, strlen(text), &c, err, errlen) != 0 ||
+	    runtime_build(c, err, errlen) != 0) {
+		conf_free(c);
+		return NULL;
+	}
+	return fx_use_zone(fx, c, err, errlen) == 0 ? c : NULL;
+}
+
 /* fx_conf_text: the configuration text given, with the fixture's zone; NULL on error. */
 static struct conf *
 fx_conf_text(struct fixture *fx, const char *text)
 {
-	struct conf *c = NULL;
 	char err[512];
+	struct conf *c = fx_conf_text_err(fx, text, err, sizeof(err));
 
-	if (conf_parse("fixture.conf", text, strlen(text), &c, err, sizeof(err)) != 0 ||
-	    runtime_build(c, err, sizeof(err)) != 0) {
+	if (c == NULL)
 		fprintf(stderr, "fixture: %s\n", err);
-		conf_free(c);
-		return NULL;
-	}
-	return fx_use_zone(fx, c) == 0 ? c : NULL;
+	return c;
 }
 
 /* fx_conf: one configuration from text with the fixture's keys and zone; NULL on error. */

@@ -16,7 +16,7 @@ libldns-dev libjansson-dev libmicrohttpd-dev
 publicsuffix openssl
 postfix swaks miltertest opendkim opendkim-tools
 python3 python3-dkim python3-dnslib libmail-dkim-perl libnet-dns-perl
-mandoc iproute2 util-linux procps clang libclang-rt-14-dev
+mandoc iproute2 util-linux procps strace clang libclang-rt-14-dev
 rsyslog dovecot-core ssl-cert prometheus
 debhelper lintian dpkg-dev
 "

@@ -56,7 +56,6 @@ static struct conf *
 load(const char *bindings, char *err, size_t errlen)
 {
 	char path[512], extra[600], text[4096];
-	struct conf *c = NULL;
 
 	extra[0] = '\0';
 	if (bindings != NULL) {
@@ -65,13 +64,7 @@ load(const char *bindings, char *err, size_t errlen)
 		snprintf(extra, sizeof(extra), "RelayBindings %s\n", path);
 	}
 	snprintf(text, sizeof(text), MAIN_CONF, fx.keys[0], extra);
-	if (conf_parse("t.conf", text, strlen(text), &c, err, errlen) != 0)
-		return NULL;
-	if (runtime_build(c, err, errlen) != 0) {
-		conf_free(c);
-		return NULL;
-	}
-	return fx_use_zone(&fx, c) == 0 ? c : NULL;
+	return fx_conf_text_err(&fx, text, err, errlen);
 }
 
 /* test_errors: every bad line is refused, naming the file and the line. */

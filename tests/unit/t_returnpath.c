@@ -34,16 +34,9 @@ static struct conf *
 load(const char *extra, char *err, size_t errlen)
 {
 	char text[2048];
-	struct conf *c = NULL;
 
 	snprintf(text, sizeof(text), CONF_TEXT, fx.keys[0], extra);
-	if (conf_parse("t.conf", text, strlen(text), &c, err, errlen) != 0)
-		return NULL;
-	if (runtime_build(c, err, errlen) != 0) {
-		conf_free(c);
-		return NULL;
-	}
-	return fx_use_zone(&fx, c) == 0 ? c : NULL;
+	return fx_conf_text_err(&fx, text, err, errlen);
 }
 
 /* test_refused: -n refuses what would not align, or is no address. */
