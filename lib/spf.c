@@ -89,7 +89,6 @@ struct spf {
 	size_t cache_size;
 	time_t (*clock)(void);
 	struct dns *dns;
-	bool own_dns;		/* made by spf_new, freed by spf_free */
 
 	pthread_mutex_t lock; /* guards the members below */
 	struct spf_ctx *idle;
@@ -117,12 +116,12 @@ mono_now(void)
 struct spf *
 spf_new(const struct spf_options *opt, char *err, size_t errlen)
 {
-	static const struct spf_options defaults = {.cache_ttl = SPF_CACHE_TTL_DEFAULT};
-	struct dns_options dopt;
 	struct spf *spf;
 
-	if (opt == NULL)
-		opt = &defaults;
+	if (opt == NULL || opt->dns == NULL) {
+		util_seterr(err, errlen, "no DNS layer to check SPF on");
+		return NULL;
+	}
 	if (opt->cache_size > SPF_CACHE_SIZE_MAX) {
 		util_seterr(err, errlen, "SPF cache of %zu entries: at most %d", opt->cache_size,
 		            SPF_CACHE_SIZE_MAX);
@@ -135,26 +134,11 @@ spf_new(const struct spf_options *opt, char *err, size_t errlen)
 	spf->cache_ttl = opt->cache_ttl;
 	spf->cache_size = opt->cache_size != 0 ? opt->cache_size : SPF_CACHE_SIZE_DEFAULT;
 	spf->clock = opt->test_clock != NULL ? opt->test_clock : mono_now;
-	if ((spf->dns = opt->dns) == NULL) {
-		memset(&dopt, 0, sizeof(dopt));
-		dopt.timeout = opt->timeout;
-		dopt.nameserver = opt->nameserver;
-		dopt.cache_size = opt->dns_cache_size;
-		dopt.cache_max_ttl = opt->dns_cache_max_ttl;
-		dopt.test_dns = opt->test_dns;
-		dopt.test_clock = opt->test_clock;
-		if ((spf->dns = dns_new(&dopt, err, errlen)) == NULL) {
-			free(spf);
-			return NULL;
-		}
-		spf->own_dns = true;
-	}
+	spf->dns = opt->dns;
 	if ((spf->cache_ttl > 0 &&
 	     (spf->cache = calloc(spf->cache_size, sizeof(*spf->cache))) == NULL) ||
 	    pthread_mutex_init(&spf->lock, NULL) != 0) {
 		free(spf->cache);
-		if (spf->own_dns)
-			dns_free(spf->dns);
 		free(spf);
 		util_seterr(err, errlen, "out of memory");
 		return NULL;
@@ -195,8 +179,6 @@ spf_free(struct spf *spf)
 	}
 	pthread_mutex_destroy(&spf->lock);
 	free(spf->cache);
-	if (spf->own_dns)
-		dns_free(spf->dns);
 	free(spf);
 }
 

@@ -43,40 +43,16 @@
 
 struct spf_options {
 	/*
-	 * The DNS layer to use, not owned (it must outlive the struct spf);
-	 * NULL: spf_new makes one of its own from the DNS fields below.
+	 * The DNS layer the checks ask (dns_new: its timeout, nameserver,
+	 * cache and test zone), not owned: it must outlive the struct spf.
+	 * Required.
 	 */
 	struct dns *dns;
-	/*
-	 * DNS time one check may use, seconds (1..SPF_TIMEOUT_MAX; 0 means
-	 * SPF_TIMEOUT_DEFAULT).  A check ends within about max(timeout,
-	 * number of nameservers) seconds plus one: glibc waits at least a
-	 * whole second for each nameserver it tries.
-	 */
-	unsigned timeout;
 	/* Longest life of a cached vendor result, seconds; 0 disables the cache. */
 	unsigned cache_ttl;
 	/* Entries in the vendor cache; 0 means SPF_CACHE_SIZE_DEFAULT. */
 	size_t cache_size;
-	/*
-	 * "192.0.2.53" or "192.0.2.53:5353": ask this IPv4 nameserver instead
-	 * of those in resolv.conf.  NULL: resolv.conf.
-	 */
-	const char *nameserver;
-	/*
-	 * Tests: an SPF_dns_zone_new() zone answers instead of DNS.  Not
-	 * owned; it must outlive the struct spf and not change meanwhile.
-	 */
-	struct SPF_dns_server_struct *test_dns;
-	/*
-	 * DNS answers kept across checks and threads (the cache of DNS
-	 * answers, not of results): entries, 0 for none (SPF_DNS_CACHE_MAX
-	 * at most), and the longest an answer is kept whatever its TTL,
-	 * seconds (0: SPF_DNS_CACHE_TTL_DEFAULT).
-	 */
-	size_t dns_cache_size;
-	unsigned dns_cache_max_ttl;
-	/* Tests: the clock for cache expiry, seconds; NULL: CLOCK_MONOTONIC. */
+	/* Tests: the clock for the vendor cache, seconds; NULL: CLOCK_MONOTONIC. */
 	time_t (*test_clock)(void);
 };
 
@@ -94,8 +70,8 @@ struct spf_stats {
 struct spf;
 
 /*
- * spf_new: returns a checker for opt (NULL for all defaults), or NULL
- * with the reason in err.  Nothing is resolved yet.
+ * spf_new: returns a checker on opt->dns, or NULL with the reason in err.
+ * Nothing is resolved yet.
  */
 struct spf *spf_new(const struct spf_options *opt, char *err, size_t errlen);
 /* spf_free: no check may be running; spf_free(NULL) is a no-op. */

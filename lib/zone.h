@@ -3,7 +3,7 @@
  * zone.h -- DNS answers from a zone file, for relaysign -x offline: an RFC
  * 1035 master file, parsed by ldns, loaded into a libspf2 in-memory zone
  * (SPF_dns_zone_new) that lib/spf.c's checks and TXT look-ups ask instead
- * of the resolver (struct spf_options.test_dns).
+ * of the resolver (struct dns_options.test_dns).
  */
 #ifndef RELAYSIGN_ZONE_H
 #define RELAYSIGN_ZONE_H

@@ -35,6 +35,35 @@
 
 #define OK NETDB_SUCCESS
 
+/*
+ * spf_on: a checker on a DNS layer of its own made from dopt (spf_new
+ * takes a DNS layer made elsewhere, as lib/runtime.c makes it); NULL with
+ * the reason in err.  checker_free frees both.
+ */
+static struct spf *
+spf_on(const struct dns_options *dopt, struct spf_options *opt, char *err, size_t errlen)
+{
+	struct dns *dns = dns_new(dopt, err, errlen);
+	struct spf *spf;
+
+	if (dns == NULL)
+		return NULL;
+	opt->dns = dns;
+	if ((spf = spf_new(opt, err, errlen)) == NULL)
+		dns_free(dns);
+	return spf;
+}
+
+/* checker_free: a checker from spf_on and its DNS layer. */
+static void
+checker_free(struct spf *spf)
+{
+	struct dns *dns = spf != NULL ? spf_dns(spf) : NULL;
+
+	spf_free(spf);
+	dns_free(dns);
+}
+
 /* The test zone: name, type, herrno, data. */
 static const struct {
 	const char *name;
@@ -353,12 +382,13 @@ test_zone_rows(struct spf *spf)
 static void
 test_vendor(SPF_dns_server_t *zone)
 {
-	struct spf_options opt = {.cache_ttl = 60, .test_dns = zone, .test_clock = fake_clock};
+	struct dns_options dopt = {.test_dns = zone, .test_clock = fake_clock};
+	struct spf_options opt = {.cache_ttl = 60, .test_clock = fake_clock};
 	struct sockaddr_storage ss;
 	struct spf_stats st0, st;
 	const char *matched = "x";
 	char err[256];
-	struct spf *spf = spf_new(&opt, err, sizeof(err));
+	struct spf *spf = spf_on(&dopt, &opt, err, sizeof(err));
 	char *temp_names[] = {"servfail.test", "spf-na.vendor.test", NULL};
 	char *temp_only[] = {"servfail.test", NULL};
 	char *perm_names[] = {"nxdomain.test", "syntax.test", NULL};
@@ -425,22 +455,22 @@ test_vendor(SPF_dns_server_t *zone)
 	ok(r == S_NONE && matched == NULL, "vendor 16: a unix-socket client gives none");
 	r = spf_vendor_check(spf, mkaddr("203.0.113.5", &ss), vendor_names, NULL);
 	ok(r == S_PASS, "vendor 17: matched_r may be NULL");
-	spf_free(spf);
+	checker_free(spf);
 
 	/* SPFCacheTTL 0: no cache */
 	opt.cache_ttl = 0;
-	spf = spf_new(&opt, err, sizeof(err));
+	spf = spf_on(&dopt, &opt, err, sizeof(err));
 	spf_vendor_check(spf, mkaddr("203.0.113.5", &ss), vendor_names, &matched);
 	spf_vendor_check(spf, mkaddr("203.0.113.5", &ss), vendor_names, &matched);
 	spf_stats(spf, &st);
 	ok(st.checks == 4 && st.cache_hits == 0, "vendor 18: cache_ttl 0 checks every time (%lu)",
 	   st.checks);
-	spf_free(spf);
+	checker_free(spf);
 
 	/* A cache of 2 entries keeps the two newest. */
 	opt.cache_ttl = 60;
 	opt.cache_size = 2;
-	spf = spf_new(&opt, err, sizeof(err));
+	spf = spf_on(&dopt, &opt, err, sizeof(err));
 	spf_vendor_check(spf, mkaddr("203.0.113.1", &ss), vendor_names, &matched);
 	fake_now++;
 	spf_vendor_check(spf, mkaddr("203.0.113.2", &ss), vendor_names, &matched);
@@ -452,7 +482,7 @@ test_vendor(SPF_dns_server_t *zone)
 	spf_stats(spf, &st0);
 	ok(st0.checks == st.checks + 2, "vendor 20: the oldest were evicted (%lu -> %lu)",
 	   st.checks, st0.checks);
-	spf_free(spf);
+	checker_free(spf);
 }
 
 /* Threads hammering one struct spf. */
@@ -483,12 +513,13 @@ hammer_run(void *arg)
 static void
 test_threads(SPF_dns_server_t *zone)
 {
-	struct spf_options opt = {.test_dns = zone};
+	struct dns_options dopt = {.test_dns = zone};
+	struct spf_options opt = {0};
 	struct hammer h[8];
 	pthread_t t[8];
 	struct spf_stats st;
 	char err[256];
-	struct spf *spf = spf_new(&opt, err, sizeof(err));
+	struct spf *spf = spf_on(&dopt, &opt, err, sizeof(err));
 	int i, bad = 0;
 
 	for (i = 0; i < 8; i++) {
@@ -503,38 +534,44 @@ test_threads(SPF_dns_server_t *zone)
 	spf_stats(spf, &st);
 	ok(bad == 0 && st.contexts >= 1 && st.contexts <= 8,
 	   "threads: 8 threads, %lu checks, %d wrong, %lu contexts", st.checks, bad, st.contexts);
-	spf_free(spf);
+	checker_free(spf);
 }
 
-/* test_options: spf_new's refusals. */
+/* test_options: the refusals of dns_new and spf_new, as a configuration meets them. */
 static void
 test_options(void)
 {
 	static const struct {
-		struct spf_options opt;
+		struct dns_options dns;
+		struct spf_options spf;
 		const char *err;
 	} rows[] = {
-	    {{.timeout = SPF_TIMEOUT_MAX + 1}, "at most"},
-	    {{.nameserver = "ns.example"}, "not an IPv4 address"},
-	    {{.nameserver = "::1"}, "not an IPv4 address"},
-	    {{.nameserver = "127.0.0.1:0"}, "bad port"},
-	    {{.nameserver = "127.0.0.1:65536"}, "bad port"},
-	    {{.nameserver = "127.0.0.1:"}, "bad port"},
-	    {{.nameserver = "127.0.0.1:-5"}, "bad port"},
-	    {{.cache_size = 1000000}, "at most"},
+	    {{.timeout = SPF_TIMEOUT_MAX + 1}, {0}, "at most"},
+	    {{.nameserver = "ns.example"}, {0}, "not an IPv4 address"},
+	    {{.nameserver = "::1"}, {0}, "not an IPv4 address"},
+	    {{.nameserver = "127.0.0.1:0"}, {0}, "bad port"},
+	    {{.nameserver = "127.0.0.1:65536"}, {0}, "bad port"},
+	    {{.nameserver = "127.0.0.1:"}, {0}, "bad port"},
+	    {{.nameserver = "127.0.0.1:-5"}, {0}, "bad port"},
+	    {{0}, {.cache_size = 1000000}, "at most"},
 	};
+	struct spf_options none = {0};
 	char err[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct spf_options opt = rows[i].spf;
 		struct spf *spf;
 
 		err[0] = '\0';
-		spf = spf_new(&rows[i].opt, err, sizeof(err));
+		spf = spf_on(&rows[i].dns, &opt, err, sizeof(err));
 		ok(spf == NULL && strstr(err, rows[i].err) != NULL, "options row %zu: \"%s\"", i,
 		   err);
-		spf_free(spf);
+		checker_free(spf);
 	}
+	err[0] = '\0';
+	ok(spf_new(&none, err, sizeof(err)) == NULL && strstr(err, "DNS layer") != NULL,
+	   "options: spf_new without a DNS layer is refused (\"%s\")", err);
 	spf_free(NULL);	/* a no-op: a crash here fails the test */
 }
 
@@ -734,7 +771,8 @@ test_stub(void)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t slen = sizeof(sin);
-	struct spf_options opt = {.timeout = 2, .cache_ttl = 300, .test_clock = fake_clock};
+	struct dns_options dopt = {.timeout = 2, .test_clock = fake_clock};
+	struct spf_options opt = {.cache_ttl = 300, .test_clock = fake_clock};
 	struct sockaddr_storage ss;
 	struct spf_stats st0, st;
 	struct timespec t0;
@@ -756,8 +794,8 @@ test_stub(void)
 	}
 	(void)snprintf(ns, sizeof(ns), "127.0.0.1:%u", ntohs(sin.sin_port));
 	pthread_create(&thread, NULL, stub_run, NULL);
-	opt.nameserver = ns;
-	spf = spf_new(&opt, err, sizeof(err));
+	dopt.nameserver = ns;
+	spf = spf_on(&dopt, &opt, err, sizeof(err));
 	if (!ok(spf != NULL, "stub 0: spf_new with nameserver %s", ns))
 		goto out;
 
@@ -822,11 +860,11 @@ test_stub(void)
 	spf_vendor_check(spf, mkaddr("203.0.113.9", &ss), ttl_names, NULL);
 	spf_stats(spf, &st0);
 	ok(st0.checks == st.checks + 1, "stub 16: checked again after the 5 s TTL");
-	spf_free(spf);
+	checker_free(spf);
 
 	/* SPFCacheTTL bounds a long TTL */
 	opt.cache_ttl = 10;
-	spf = spf_new(&opt, err, sizeof(err));
+	spf = spf_on(&dopt, &opt, err, sizeof(err));
 	spf_vendor_check(spf, mkaddr("203.0.113.10", &ss), long_names, NULL);
 	fake_now += 9;
 	spf_vendor_check(spf, mkaddr("203.0.113.10", &ss), long_names, NULL);
@@ -836,24 +874,24 @@ test_stub(void)
 	spf_stats(spf, &st);
 	ok(r == S_PASS && st0.checks == 1 && st.checks == 2,
 	   "stub 17: a 3600 s TTL is cut to SPFCacheTTL 10 s (%lu, %lu)", st0.checks, st.checks);
-	spf_free(spf);
+	checker_free(spf);
 
 	/* the bound is per check, not per query: 4 lookups of 0.4 s, 1 s allowed */
-	opt.timeout = 1;
-	spf = spf_new(&opt, err, sizeof(err));
+	dopt.timeout = 1;
+	spf = spf_on(&dopt, &opt, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = spf_check_host(spf, mkaddr("192.0.2.1", &ss), "h.test", "a@slow.stub.test", why,
 	                   sizeof(why));
 	secs = elapsed(&t0);
 	ok(r == S_TEMP && secs < 3 * 1, "stub 18: 1.6 s of slow answers stop at 1 s: %s in %.2f s",
 	   policy_spf_name(r), secs);
-	spf_free(spf);
-	opt.timeout = 5;
-	spf = spf_new(&opt, err, sizeof(err));
+	checker_free(spf);
+	dopt.timeout = 5;
+	spf = spf_on(&dopt, &opt, err, sizeof(err));
 	r = spf_check_host(spf, mkaddr("192.0.2.1", &ss), "h.test", "a@slow.stub.test", why,
 	                   sizeof(why));
 	ok(r == S_FAIL, "stub 19: with 5 s they finish: %s", policy_spf_name(r));
-	spf_free(spf);
+	checker_free(spf);
 	ok(atomic_load(&stub_type99) == 0, "stub 20: no question for type SPF (99) was sent");
 out:
 	atomic_store(&stub_stop, 1);
@@ -867,7 +905,8 @@ test_outside(void)
 {
 	const char *server = getenv("RELAYSIGN_TEST_DNS");
 	const char *drop = getenv("RELAYSIGN_TEST_DNS_DROP");
-	struct spf_options opt = {.timeout = 2};
+	struct dns_options dopt = {.timeout = 2};
+	struct spf_options opt = {0};
 	struct sockaddr_storage ss;
 	struct timespec t0;
 	char err[256], why[256], from[300];
@@ -882,8 +921,8 @@ test_outside(void)
 	}
 	if (drop == NULL || *drop == '\0')
 		drop = "slow.example.org";
-	opt.nameserver = server;
-	spf = spf_new(&opt, err, sizeof(err));
+	dopt.nameserver = server;
+	spf = spf_on(&dopt, &opt, err, sizeof(err));
 	if (!ok(spf != NULL, "outside: spf_new %s: %s", server, spf ? "" : err))
 		return;
 	(void)snprintf(from, sizeof(from), "a@%s", drop);
@@ -892,14 +931,15 @@ test_outside(void)
 	secs = elapsed(&t0);
 	ok(r == S_TEMP && secs < 3 * 2, "outside: %s at %s is temperror in %.2f s: %s", drop,
 	   server, secs, why);
-	spf_free(spf);
+	checker_free(spf);
 }
 
 int
 main(void)
 {
 	SPF_dns_server_t *zone = SPF_dns_zone_new(NULL, "t_spf", 0);
-	struct spf_options opt = {.test_dns = zone, .test_clock = fake_clock};
+	struct dns_options dopt = {.test_dns = zone, .test_clock = fake_clock};
+	struct spf_options opt = {.test_clock = fake_clock};
 	struct spf_stats st;
 	char err[256], **txt;
 	struct spf *spf;
@@ -911,7 +951,7 @@ main(void)
 			diag("zone row %zu: %s not added", i, zone_rows[i].name);
 	zone_hosts(zone);
 
-	spf = spf_new(&opt, err, sizeof(err));
+	spf = spf_on(&dopt, &opt, err, sizeof(err));
 	if (!ok(spf != NULL, "spf_new with the zone: %s", spf ? "" : err))
 		return tap_done();
 	test_zone_rows(spf);
@@ -942,7 +982,7 @@ main(void)
 	       st.timeouts == 0,
 	   "stats: %lu checks (the 10 malformed rows never reach libspf2), %lu contexts", st.checks,
 	   st.contexts);
-	spf_free(spf);
+	checker_free(spf);
 
 	/* What libspf2 1.2.10 does on its own, which spf.c works around. */
 	ok(libspf2_alone(zone, "192.0.2.1", "a@void3.test") == SPF_RESULT_PASS,
