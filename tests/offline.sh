@@ -14,8 +14,8 @@ set -u
 . "${top_srcdir:-$(dirname "$0")/..}/tools/lib.sh"
 
 command -v strace >/dev/null 2>&1 || tap_skip_all "strace not installed (apt-get install strace)"
-mapfile -t UNITS < <(find "$top_builddir/tests/unit" -maxdepth 1 -type f -name 't_*' -perm -u+x |
-	grep -v '\.' | sort)
+mapfile -t UNITS < <(find "$top_builddir/tests/unit" -maxdepth 1 -type f -name 't_*' \
+	! -name '*.*' -perm -u+x | sort)
 [ "${#UNITS[@]}" -gt 0 ] || tap_skip_all "no unit tests built in $top_builddir/tests/unit"
 # strace itself may be refused (a container without ptrace): say so.
 strace -f -o /dev/null true 2>/dev/null || tap_skip_all "strace cannot trace here (no ptrace?)"

@@ -90,11 +90,6 @@ rx_must_start relaysign "$T/relaysign.conf"
 start_sink "$T/sink" || rs_die "cannot start smtp-sink"
 start_postfix inet:127.0.0.1:8891 || rs_die "cannot start the private Postfix"
 
-# verify_two FILE: dkimpy passes the RSA and the Ed25519 signature of d=$D.
-verify_two() { rx_verify_pair "$1" "$D"; }
-
-logline() { rx_logline "$1"; }
-
 ACCEPTED=0
 SIGNED_CELLS=0
 EXPLAIN_AGREED=0
@@ -148,7 +143,7 @@ for trow in "${TRUSTS[@]}"; do
 		F=$RX_FILE got=$RX_GOT why=("${RX_WHY[@]}")
 		if [ "$got" = signed ]; then
 			SIGNED_CELLS=$((SIGNED_CELLS + 1))
-			vout=$(verify_two "$F") || why+=("dkimpy:" "$vout")
+			vout=$(rx_verify_pair "$F" "$D") || why+=("dkimpy:" "$vout")
 		fi
 		# ReturnPath: the envelope sender changes on signed cells only.
 		if [ -n "$F" ]; then
@@ -158,7 +153,7 @@ for trow in "${TRUSTS[@]}"; do
 			[ "$env" = "$wenv" ] || why+=("envelope sender <$env>, want <$wenv>")
 		fi
 		if [ "$want" != untouched ]; then
-			l=$(logline "$QID") || l=""
+			l=$(rx_logline "$QID") || l=""
 			r=$RELAY
 			[ "$r" = - ] && r=none
 			grep -qF "relay=$r " <<<"$l" || why+=("log line lacks relay=$r: ${l:-none}")

@@ -150,11 +150,6 @@ start_postfix inet:127.0.0.1:8891 \
 	"smtpd_relay_restrictions = permit_sasl_authenticated permit_mynetworks reject" ||
 	rs_die "cannot start the private Postfix"
 
-# verify_domain FILE DOMAIN: two signatures, both d=DOMAIN, both pass.
-verify_domain() { rx_verify_pair "$1" "$2"; }
-
-logline() { rx_logline "$1"; }
-
 ACCEPTED=0
 SIGNED=0
 AGREED=0
@@ -188,9 +183,9 @@ cell() {
 	why+=("${RX_WHY[@]}")
 	if [ "$got" = signed ]; then
 		SIGNED=$((SIGNED + 1))
-		out=$(verify_domain "$f" "$dom") || why+=("dkimpy:" "$out")
+		out=$(rx_verify_pair "$f" "$dom") || why+=("dkimpy:" "$out")
 	fi
-	l=$(logline "$RX_QID") || l=""
+	l=$(rx_logline "$RX_QID") || l=""
 	if [ "$binding" != - ]; then
 		grep -qF "binding=$binding" <<<"$l" || why+=("log line lacks binding=$binding: ${l:-none}")
 		# A property value with ':' or '/' is a quoted-string (RFC 8601).
