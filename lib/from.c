@@ -22,6 +22,7 @@
 
 #include <idn2.h>
 
+#include "dnsname.h"
 #include "from.h"
 #include "util.h"
 
@@ -32,9 +33,6 @@
 #define FROM_INPUT_MAX (64 * 1024)
 /* RFC 5322 3.2.2 sets no bound on nested comments; a real sender needs one or two. */
 #define FROM_COMMENT_DEPTH 64
-/* RFC 1035 2.3.4: 63 octets a label, 255 a name on the wire, hence 253 as text. */
-#define FROM_LABEL_MAX 63
-#define FROM_NAME_MAX 253
 
 enum tok_type {
 	TOK_END,      /* no more input */
@@ -642,53 +640,22 @@ parse_list(struct parser *ps)
 }
 
 /*
- * check_hostname: an ASCII domain DNS can look up: RFC 1035 2.3.4 lengths,
- * RFC 1123 2.1 letters, digits and inner hyphens, and (RFC 3696 2) a
- * top-level label that is not all digits, so "192.0.2.1" is no domain.
+ * check_hostname: an ASCII domain DNS can look up, by the one rule for
+ * names relaysign signs (dnsname_ok: RFC 1035 2.3.4 lengths, RFC 1123 2.1
+ * letters, digits and inner hyphens), whose top-level label is not all
+ * digits (RFC 3696 2), so "192.0.2.1" is no domain.
  */
 static enum from_status
 check_hostname(const char *d, char *why, size_t whylen)
 {
-	size_t i, start = 0, len = strlen(d);
-	bool digits = true;
+	const char *rule, *tld = strrchr(d, '.');
 
-	if (len == 0) {
-		util_seterr(why, whylen, "empty domain");
+	if (!dnsname_ok(d, 1, &rule)) {
+		util_seterr(why, whylen, "domain %s", rule);
 		return FROM_BAD_DOMAIN;
 	}
-	if (len > FROM_NAME_MAX) {
-		util_seterr(why, whylen, "domain longer than %d octets", FROM_NAME_MAX);
-		return FROM_BAD_DOMAIN;
-	}
-	for (i = 0; i <= len; i++) {
-		if (i < len && d[i] != '.') {
-			if (d[i] >= '0' && d[i] <= '9')
-				continue;
-			digits = false;
-			if ((d[i] < 'a' || d[i] > 'z') && d[i] != '-') {
-				util_seterr(why, whylen, "bad character in domain");
-				return FROM_BAD_DOMAIN;
-			}
-			continue;
-		}
-		if (i == start) {
-			util_seterr(why, whylen, "empty label in domain");
-			return FROM_BAD_DOMAIN;
-		}
-		if (i - start > FROM_LABEL_MAX) {
-			util_seterr(why, whylen, "label longer than %d octets", FROM_LABEL_MAX);
-			return FROM_BAD_DOMAIN;
-		}
-		if (d[start] == '-' || d[i - 1] == '-') {
-			util_seterr(why, whylen, "label starts or ends with -");
-			return FROM_BAD_DOMAIN;
-		}
-		if (i < len) {
-			start = i + 1;
-			digits = true;
-		}
-	}
-	if (digits) {
+	tld = tld != NULL ? tld + 1 : d;
+	if (strspn(tld, "0123456789") == strlen(tld)) {
 		util_seterr(why, whylen, "numeric top-level label");
 		return FROM_BAD_DOMAIN;
 	}
@@ -744,7 +711,7 @@ finish_domain(const char *raw, char out[FROM_DOMAIN_MAX], char *why, size_t whyl
 		len = util_strlcpy(buf, (const char *)alabel, sizeof(buf));
 		idn2_free(alabel);
 		if (len >= sizeof(buf)) {
-			util_seterr(why, whylen, "domain longer than %d octets", FROM_NAME_MAX);
+			util_seterr(why, whylen, "domain longer than %d octets", DNSNAME_MAX);
 			return FROM_BAD_DOMAIN;
 		}
 	}
