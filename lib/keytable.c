@@ -30,9 +30,6 @@
 #define KEYTABLE_LINE_MAX 4096
 /* Largest KeyTable or SigningTable file we read. */
 #define KEYTABLE_FILE_MAX (4 * 1024 * 1024)
-/* RFC 1035 2.3.4: 253 characters of text, labels of at most 63. */
-#define KEYTABLE_NAME_MAX 253
-#define KEYTABLE_LABEL_MAX 63
 /* Room for one reason, before "file:line: " is put in front of it. */
 #define KEYTABLE_WHY_MAX 512
 
@@ -108,52 +105,27 @@ grow(void *v, size_t *cap, size_t want, size_t sz)
 }
 
 /*
- * domain_ok: checks a lowercase domain name; true, or false with the
- * reason in why.  LDH labels only (RFC 5890 2.3.1): IDNs go in as A-labels.
+ * domain_ok: a lowercase domain name by the one rule for names relaysign
+ * signs (dnsname_ok; IDNs go in as A-labels); true, or false with the
+ * reason in why.
  */
 static bool
 domain_ok(const char *d, char *why, size_t whylen)
 {
-	size_t i, label = 0, len = strlen(d);
+	size_t len = strlen(d);
+	const char *rule;
 
 	if (len == 0) {
 		util_seterr(why, whylen, "empty domain");
-		return false;
-	}
-	if (len > KEYTABLE_NAME_MAX) {
-		util_seterr(why, whylen, "domain longer than %d characters", KEYTABLE_NAME_MAX);
 		return false;
 	}
 	if (d[len - 1] == '.') {
 		util_seterr(why, whylen, "domain \"%s\" ends with a dot; leave it off", d);
 		return false;
 	}
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)d[i];
-
-		if (c == '.') {
-			if (label == 0) {
-				util_seterr(why, whylen, "empty label in domain \"%s\"", d);
-				return false;
-			}
-			label = 0;
-			continue;
-		}
-		if (c >= 0x80) {
-			util_seterr(why, whylen,
-			    "domain \"%s\" is not ASCII; write its A-label (xn--...)", d);
-			return false;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-			util_seterr(why, whylen, "character '%c' not allowed in domain \"%s\"",
-			    c >= 0x20 && c < 0x7f ? c : '?', d);
-			return false;
-		}
-		if (++label > KEYTABLE_LABEL_MAX) {
-			util_seterr(why, whylen, "label longer than %d characters in domain \"%s\"",
-			    KEYTABLE_LABEL_MAX, d);
-			return false;
-		}
+	if (!dnsname_ok(d, 1, &rule)) {
+		util_seterr(why, whylen, "domain \"%s\" %s", d, rule);
+		return false;
 	}
 	return true;
 }
@@ -382,7 +354,7 @@ selector_ok(const char *s)
 {
 	const char *why;
 
-	return strlen(s) <= KEYTABLE_NAME_MAX && dnsname_ok(s, 1, &why);
+	return dnsname_ok(s, 1, &why);
 }
 
 /*
