@@ -35,6 +35,8 @@
 
 #include "conf.h"
 #include "spf.h"
+#include "keyfile.h"
+#include "zone_rows.h"
 
 /* The configurations a fixture holds. */
 enum fixture_conf {
@@ -49,27 +51,6 @@ struct fixture {
 	SPF_dns_server_t *zone;
 	struct conf *conf[FX_NCONF];
 };
-
-/* fx_write_key: a new key of type ("ED25519" or "RSA") at path, mode 0600; -1 on error. */
-static int
-fx_write_key(const char *type, const char *path)
-{
-	EVP_PKEY *k = strcmp(type, "RSA") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
-	                                       : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	FILE *f;
-	int rc = -1;
-
-	if (k == NULL)
-		return -1;
-	if ((f = fopen(path, "w")) != NULL) {
-		if (chmod(path, 0600) == 0 && PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL))
-			rc = 0;
-		if (fclose(f) != 0)
-			rc = -1;
-	}
-	EVP_PKEY_free(k);
-	return rc;
-}
 
 /*
  * fx_use_zone: c's DNS layer, and so its SPF checks and DMARC look-ups,
@@ -141,12 +122,7 @@ fx_conf(struct fixture *fx, const char *extra, bool rsa)
 static SPF_dns_server_t *
 fx_zone(void)
 {
-	static const struct {
-		const char *name;
-		ns_type type;
-		SPF_dns_stat_t herrno;
-		const char *data;
-	} rows[] = {
+	static const struct zone_row rows[] = {
 		{"vendor.test", ns_t_txt, NETDB_SUCCESS, "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"},
 		{"exlibrisgroup.com", ns_t_txt, NETDB_SUCCESS,
 		 "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"},
@@ -156,16 +132,12 @@ fx_zone(void)
 		{"_dmarc.library.example.edu", ns_t_txt, NETDB_SUCCESS, "v=DMARC1; p=reject"},
 	};
 	SPF_dns_server_t *z = SPF_dns_zone_new(NULL, "fixture", 0);
-	size_t i;
+	size_t n = sizeof(rows) / sizeof(rows[0]);
 
-	if (z == NULL)
+	if (z != NULL && zone_add_rows(z, rows, n) != n) {
+		SPF_dns_free(z);
 		return NULL;
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		if (SPF_dns_zone_add_str(z, rows[i].name, rows[i].type, rows[i].herrno,
-		                         rows[i].data) != SPF_E_SUCCESS) {
-			SPF_dns_free(z);
-			return NULL;
-		}
+	}
 	return z;
 }
 
@@ -179,8 +151,8 @@ fixture_setup(struct fixture *fx, bool rsa)
 		return -1;
 	snprintf(fx->keys[0], sizeof(fx->keys[0]), "%s/ed.key", fx->dir);
 	snprintf(fx->keys[1], sizeof(fx->keys[1]), "%s/rsa.key", fx->dir);
-	if (fx_write_key("ED25519", fx->keys[0]) != 0 ||
-	    (rsa && fx_write_key("RSA", fx->keys[1]) != 0)) {
+	if (keyfile_write(fx->keys[0], "ED25519", 0600) != 0 ||
+	    (rsa && keyfile_write(fx->keys[1], "RSA", 0600) != 0)) {
 		fprintf(stderr, "fixture: cannot make keys in %s\n", fx->dir);
 		return -1;
 	}
@@ -191,6 +163,16 @@ fixture_setup(struct fixture *fx, bool rsa)
 	                                  "OnBadFrom reject\n"
 	                                  "ReturnPath bounces@library.example.edu\n", rsa);
 	return fx->conf[FX_PLAIN] != NULL && fx->conf[FX_STRICT] != NULL ? 0 : -1;
+}
+
+/* fixture_start: fixture_setup, or a TAP "Bail out!" and exit 1. */
+static void
+fixture_start(struct fixture *fx, bool rsa)
+{
+	if (fixture_setup(fx, rsa) != 0) {
+		printf("Bail out! cannot set up the fixture\n");
+		exit(1);
+	}
 }
 
 /* fixture_teardown: frees everything and removes the key files. */

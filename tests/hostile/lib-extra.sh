@@ -168,6 +168,30 @@ rx_finish_milter() {
 	fi
 }
 
+# rx_reload_end LOG...: the end of a reload-under-load test: TAP lines that
+# relaysign survived the three SIGHUPs and stops cleanly (Postfix stopped
+# first); relaysign's reload lines as diagnostics, and, after any failure,
+# the tails of its log, Postfix's and each LOG.
+rx_reload_end() {
+	local f
+	if bg_check relaysign; then
+		tap_ok "relaysign still running after three SIGHUPs under load"
+	else
+		tap_not_ok "relaysign still running after three SIGHUPs under load"
+		tap_diag "relaysign $RS_BG_WHY"
+	fi
+	stop_postfix
+	rx_finish_milter "$LOG" "SIGTERM: relaysign exits 0" "no sanitizer report in relaysign's log"
+	tap_diag "relaysign's reload lines:" "$(grep -E 'reload|starting|stopp' "$LOG")"
+	if [ "$RS_TAP_FAILED" != 0 ]; then
+		diag_log "$LOG" 20
+		diag_log "$(postfix_log)" 10
+		for f in "$@"; do
+			diag_log "$f" 5
+		done
+	fi
+}
+
 # rx_nothing_lost N WORD: two TAP lines: the queue empties with N messages
 # in the sink (N WORD: "accepted", "sent"), and nothing bounced.
 rx_nothing_lost() {

@@ -286,19 +286,5 @@ three_reloads() {
 tap_check "relaysign logged three \"reloaded\" lines and no \"reload failed\"" three_reloads
 
 # --- relaysign survived, and stops cleanly ---------------------------------------------
-if bg_check relaysign; then
-	tap_ok "relaysign still running after three SIGHUPs under load"
-else
-	tap_not_ok "relaysign still running after three SIGHUPs under load"
-	tap_diag "relaysign $RS_BG_WHY"
-fi
-stop_postfix
-rx_finish_milter "$LOG" "SIGTERM: relaysign exits 0" "no sanitizer report in relaysign's log"
-
-tap_diag "relaysign's reload lines:" "$(grep -E 'reload|starting|stopp' "$LOG")"
-if [ "$RS_TAP_FAILED" != 0 ]; then
-	diag_log "$LOG" 20
-	diag_log "$(postfix_log)" 10
-	diag_log "$T/load.err" 5
-fi
+rx_reload_end "$T/load.err"
 tap_done

@@ -355,19 +355,5 @@ no_defer() {
 tap_check "Postfix's log has no deferral, bounce or milter tempfail" no_defer
 
 # --- relaysign survived, and stops cleanly ---------------------------------------------
-if bg_check relaysign; then
-	tap_ok "relaysign still running after three SIGHUPs under load"
-else
-	tap_not_ok "relaysign still running after three SIGHUPs under load"
-	tap_diag "relaysign $RS_BG_WHY"
-	diag_log "$LOG" 20
-fi
-stop_postfix
-rx_finish_milter "$LOG" "SIGTERM: relaysign exits 0" "no sanitizer report in relaysign's log"
-
-tap_diag "relaysign's reload lines:" "$(grep -E 'reload|starting|stopp' "$LOG")"
-if [ "$RS_TAP_FAILED" != 0 ]; then
-	diag_log "$LOG" 20
-	diag_log "$(postfix_log)" 10
-fi
+rx_reload_end
 tap_done

@@ -277,10 +277,7 @@ test_matrix(void)
 int
 main(void)
 {
-	if (fixture_setup(&fx, false) != 0) {
-		printf("Bail out! cannot set up the fixture\n");
-		return 1;
-	}
+	fixture_start(&fx, false);
 	test_errors();
 	test_warnings();
 	test_matrix();

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "../tap.h"
+#include "../keyfile.h"
 #include "util.h"
 
 #ifndef LOCALSTATEDIR
@@ -494,26 +495,14 @@ write_file(const char *path, const char *text, mode_t mode)
 	}
 }
 
-/* write_key: a new key of type ("RSA" or "ED25519") as PEM at path with mode. */
+/* write_key: a new key of type ("RSA" or "ED25519") at path with mode, or exit. */
 static void
 write_key(const char *path, const char *type, mode_t mode)
 {
-	EVP_PKEY *pk;
-	FILE *fp;
-	int fd;
-
-	if (strcmp(type, "RSA") == 0)
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	else
-		pk = EVP_PKEY_Q_keygen(NULL, NULL, type);
-	if (pk == NULL || (fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1 ||
-	    (fp = fdopen(fd, "w")) == NULL ||
-	    PEM_write_PrivateKey(fp, pk, NULL, NULL, 0, NULL, NULL) != 1 || fclose(fp) != 0 ||
-	    chmod(path, mode) != 0) {
+	if (keyfile_write(path, type, mode) != 0) {
 		fprintf(stderr, "t_conf: cannot make key %s\n", path);
 		exit(1);
 	}
-	EVP_PKEY_free(pk);
 }
 
 static const char *rsa_key, *ed_key, *open_key;

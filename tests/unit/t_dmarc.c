@@ -20,6 +20,7 @@
 
 #include "dmarc.h"
 #include "../tap.h"
+#include "../zone_rows.h"
 
 #define OK NETDB_SUCCESS
 #define ABS DMARC_NONE_RECORD
@@ -30,12 +31,7 @@
 #define Rx ALIGN_RELAXED
 #define Sx ALIGN_STRICT
 
-static const struct {
-	const char *name;
-	ns_type type;
-	int herrno;
-	const char *data;
-} zone_rows[] = {
+static const struct zone_row zone_rows[] = {
     {"_dmarc.reject.test", ns_t_txt, OK, "v=DMARC1; p=reject"},
     {"_dmarc.quar.test", ns_t_txt, OK, "v=DMARC1; p=quarantine; adkim=s; aspf=s"},
     {"_dmarc.none.test", ns_t_txt, OK, "v=DMARC1; p=none; rua=mailto:agg@none.test"},
@@ -63,6 +59,7 @@ static const struct {
     {"_dmarc.vendor.test", ns_t_txt, OK, "v=DMARC1; p=reject; adkim=r"},
     {"_dmarc.xn--bcher-kva.test", ns_t_txt, OK, "v=DMARC1; p=quarantine"},
 };
+#define ZONE_N (sizeof(zone_rows) / sizeof(zone_rows[0]))
 
 static const struct {
 	const char *from;
@@ -159,10 +156,8 @@ main(void)
 	struct align *al;
 	size_t i;
 
-	for (i = 0; i < sizeof(zone_rows) / sizeof(zone_rows[0]); i++)
-		if (SPF_dns_zone_add_str(zone, zone_rows[i].name, zone_rows[i].type,
-		                         zone_rows[i].herrno, zone_rows[i].data) != SPF_E_SUCCESS)
-			diag("zone row %zu: %s not added", i, zone_rows[i].name);
+	if ((i = zone_add_rows(zone, zone_rows, ZONE_N)) != ZONE_N)
+		diag("zone row %zu: %s not added", i, zone_rows[i].name);
 	dns = dns_new(&opt, err, sizeof(err));
 	al = align_new(NULL, NULL, err, sizeof(err));
 	if (!ok(dns != NULL && al != NULL, "setup: %s", err))

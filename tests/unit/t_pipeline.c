@@ -639,10 +639,7 @@ main(void)
 	memcpy(long_mailfrom + sizeof(long_mailfrom) - 20, "@exlibrisgroup.com>", 20);
 	memset(long_body, 'b', sizeof(long_body) - 3);
 	memcpy(long_body + sizeof(long_body) - 3, "\r\n", 3);
-	if (fixture_setup(&fx, true) != 0) {
-		printf("Bail out! cannot set up the fixture\n");
-		return 1;
-	}
+	fixture_start(&fx, true);
 	test_rows(&fx);
 	test_sequences(&fx);
 	test_passes(&fx);

@@ -41,6 +41,7 @@
 #include "keytable.h"
 #include "../../milter/confswap.h"
 #include "../tap.h"
+#include "../keyfile.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t m);
@@ -118,26 +119,6 @@ __wrap_strndup(const char *s, size_t n)
 	return fail_now() ? NULL : __real_strndup(s, n);
 }
 
-/* write_key: an Ed25519 key, mode 0600. */
-static int
-write_key(const char *path)
-{
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	FILE *f;
-	int rc = -1;
-
-	if (k == NULL)
-		return -1;
-	if ((f = fopen(path, "w")) != NULL) {
-		if (chmod(path, 0600) == 0 && PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL))
-			rc = 0;
-		if (fclose(f) != 0)
-			rc = -1;
-	}
-	EVP_PKEY_free(k);
-	return rc;
-}
-
 /* write_conf: a configuration naming key, with selector sel and extra lines. */
 static int
 write_conf(const char *path, const char *key, const char *sel, const char *extra)
@@ -203,7 +184,7 @@ main(void)
 			return 1;
 		}
 	}
-	if (write_key(key) != 0 || write_conf(conf_a, key, "old2026", "") != 0 ||
+	if (keyfile_write(key, "ED25519", 0600) != 0 || write_conf(conf_a, key, "old2026", "") != 0 ||
 	    write_conf(conf_b, key, "new2026", extra) != 0) {
 		printf("Bail out! cannot write the files in %s\n", dir);
 		return 1;

@@ -211,10 +211,7 @@ test_rewrite(void)
 int
 main(void)
 {
-	if (fixture_setup(&fx, false) != 0) {
-		printf("Bail out! cannot set up the fixture\n");
-		return 1;
-	}
+	fixture_start(&fx, false);
 	test_refused();
 	test_choice();
 	test_rewrite();

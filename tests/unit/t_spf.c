@@ -32,6 +32,7 @@
 #include "spf.h"
 #include "util.h"
 #include "../tap.h"
+#include "../zone_rows.h"
 
 #define OK NETDB_SUCCESS
 
@@ -64,13 +65,8 @@ checker_free(struct spf *spf)
 	dns_free(dns);
 }
 
-/* The test zone: name, type, herrno, data. */
-static const struct {
-	const char *name;
-	ns_type type;
-	int herrno;
-	const char *data;
-} zone_rows[] = {
+/* The test zone. */
+static const struct zone_row zone_rows[] = {
     {"pass.test", ns_t_txt, OK, "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"},
     {"pass.test", ns_t_txt, OK, "some unrelated text"},
     {"softfail.test", ns_t_txt, OK, "v=spf1 ip4:192.0.2.1 ~all"},
@@ -943,12 +939,11 @@ main(void)
 	struct spf_stats st;
 	char err[256], **txt;
 	struct spf *spf;
-	size_t i;
+	size_t i, n;
 
-	for (i = 0; i < sizeof(zone_rows) / sizeof(zone_rows[0]); i++)
-		if (SPF_dns_zone_add_str(zone, zone_rows[i].name, zone_rows[i].type,
-		                         zone_rows[i].herrno, zone_rows[i].data) != SPF_E_SUCCESS)
-			diag("zone row %zu: %s not added", i, zone_rows[i].name);
+	n = sizeof(zone_rows) / sizeof(zone_rows[0]);
+	if ((i = zone_add_rows(zone, zone_rows, n)) != n)
+		diag("zone row %zu: %s not added", i, zone_rows[i].name);
 	zone_hosts(zone);
 
 	spf = spf_on(&dopt, &opt, err, sizeof(err));
