@@ -7,20 +7,13 @@
 
 #include "policy.h"
 #include "../tap.h"
+#include "../policy_names.h"
 
-/* Short names so a row fits on a line. */
+/* Short names so a row fits on a line (the SPF results' in policy_names.h). */
 #define T_NONE POLICY_TRUST_NONE
 #define T_NET POLICY_TRUST_NETWORK
 #define T_AUTH POLICY_TRUST_AUTH
 #define T_SPF POLICY_TRUST_SPF
-#define S_UNCH POLICY_SPF_UNCHECKED
-#define S_NONE POLICY_SPF_NONE
-#define S_NEUT POLICY_SPF_NEUTRAL
-#define S_PASS POLICY_SPF_PASS
-#define S_FAIL POLICY_SPF_FAIL
-#define S_SOFT POLICY_SPF_SOFTFAIL
-#define S_TEMP POLICY_SPF_TEMPERROR
-#define S_PERM POLICY_SPF_PERMERROR
 #define B_TAG POLICY_BADFROM_TAG
 #define B_REJ POLICY_BADFROM_REJECT
 #define A_ACC POLICY_ACCEPT

@@ -33,6 +33,7 @@
 #include "util.h"
 #include "../tap.h"
 #include "../zone_rows.h"
+#include "../policy_names.h"
 
 #define OK NETDB_SUCCESS
 
@@ -201,14 +202,6 @@ mkaddr(const char *text, struct sockaddr_storage *ss)
 		sin6->sin6_family = AF_INET6;
 	return (const struct sockaddr *)ss;
 }
-
-#define S_NONE POLICY_SPF_NONE
-#define S_NEUT POLICY_SPF_NEUTRAL
-#define S_PASS POLICY_SPF_PASS
-#define S_FAIL POLICY_SPF_FAIL
-#define S_SOFT POLICY_SPF_SOFTFAIL
-#define S_TEMP POLICY_SPF_TEMPERROR
-#define S_PERM POLICY_SPF_PERMERROR
 
 static const struct {
 	const char *client;
