@@ -28,6 +28,7 @@
 
 #include "conf.h"
 #include "confvalue.h"
+#include "dns.h"
 #include "dnsname.h"
 #include "file.h"
 #include "util.h"
@@ -82,9 +83,9 @@ static const int align_values[] = { ALIGN_RELAXED, ALIGN_STRICT };
 /*
  * DNSTimeout bounds each SPF check and each DMARC look-up.  A message may
  * need a vendor SPF check, its own SPF check and two DMARC look-ups: at the
- * default of 5 s that stays under Postfix's milter_command_timeout (30 s).
+ * default of 5 s that stays under Postfix's milter_command_timeout (30 s);
+ * the DNS layer's own bound is its largest (DNS_TIMEOUT_MAX).
  */
-#define CONF_DNS_TIMEOUT_MAX 120UL
 #define CONF_SPF_CACHE_MAX 86400UL
 
 /* Ten years: an x= further out than that is a mistake, not a policy. */
@@ -431,11 +432,11 @@ static const struct conf_option options[OPT_COUNT] = {
 	[OPT_RELAY_SPF_NAMES] = { "RelaySPFNames", CONF_LIST, "", FIELD(relay_spf_names),
 	    .flags = CONF_F_LOWER, .check = check_domain },
 	[OPT_REQUIRE_SPF] = { "RequireSPF", CONF_BOOL, "no", FIELD(require_spf) },
-	[OPT_DNS_TIMEOUT] = { "DNSTimeout", CONF_UINT, "5", 1, CONF_DNS_TIMEOUT_MAX,
+	[OPT_DNS_TIMEOUT] = { "DNSTimeout", CONF_UINT, "5", 1, DNS_TIMEOUT_MAX,
 	    FIELD(dns_timeout) },
 	[OPT_SPF_CACHE_TTL] = { "SPFCacheTTL", CONF_UINT, "300", 0, CONF_SPF_CACHE_MAX,
 	    FIELD(spf_cache_ttl) },
-	[OPT_DNS_CACHE_SIZE] = { "DNSCacheSize", CONF_UINT, "4096", 0, SPF_DNS_CACHE_MAX,
+	[OPT_DNS_CACHE_SIZE] = { "DNSCacheSize", CONF_UINT, "4096", 0, DNS_CACHE_MAX,
 	    FIELD(dns_cache_size) },
 	[OPT_DNS_CACHE_MAX_TTL] = { "DNSCacheMaxTTL", CONF_UINT, "3600", 1, CONF_SPF_CACHE_MAX,
 	    FIELD(dns_cache_max_ttl) },

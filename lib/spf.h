@@ -27,17 +27,8 @@
 #include "dns.h"
 #include "policy.h"
 
-/* Default and largest DNSTimeout, seconds (dns.h). */
-#define SPF_TIMEOUT_DEFAULT DNS_TIMEOUT_DEFAULT
-#define SPF_TIMEOUT_MAX DNS_TIMEOUT_MAX
-/* Default SPFCacheTTL, seconds: the longest a vendor result is reused. */
-#define SPF_CACHE_TTL_DEFAULT 300
 /* Default number of (name, client) results the vendor cache holds. */
 #define SPF_CACHE_SIZE_DEFAULT 256
-/* DNSCacheSize and DNSCacheMaxTTL: defaults and bounds. */
-#define SPF_DNS_CACHE_SIZE_DEFAULT DNS_CACHE_SIZE_DEFAULT
-#define SPF_DNS_CACHE_MAX DNS_CACHE_MAX
-#define SPF_DNS_CACHE_TTL_DEFAULT DNS_CACHE_TTL_DEFAULT
 /* RFC 7208 4.6.4: more than this many void lookups is permerror. */
 #define SPF_VOID_MAX DNS_VOID_MAX
 

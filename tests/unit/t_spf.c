@@ -535,7 +535,7 @@ test_options(void)
 		struct spf_options spf;
 		const char *err;
 	} rows[] = {
-	    {{.timeout = SPF_TIMEOUT_MAX + 1}, {0}, "at most"},
+	    {{.timeout = DNS_TIMEOUT_MAX + 1}, {0}, "at most"},
 	    {{.nameserver = "ns.example"}, {0}, "not an IPv4 address"},
 	    {{.nameserver = "::1"}, {0}, "not an IPv4 address"},
 	    {{.nameserver = "127.0.0.1:0"}, {0}, "bad port"},
