@@ -670,7 +670,8 @@ int
 keytable_load_files(struct keytable *kt, const char *keytable_path,
     const char *signingtable_path, char *err, size_t errlen)
 {
-	const char *ktp = keytable_file_path(keytable_path), *stp = keytable_file_path(signingtable_path);
+	const char *ktp = keytable_file_path(keytable_path);
+	const char *stp = keytable_file_path(signingtable_path);
 	char *ktbuf = NULL, *stbuf = NULL;
 	size_t ktlen, stlen;
 	/* One decoder for the whole table (NULL: each key builds its own). */

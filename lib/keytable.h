@@ -40,6 +40,13 @@ int keytable_add(struct keytable *kt, const char *pattern, struct key *key,
     char *err, size_t errlen);
 
 /*
+ * keytable_file_path: a KeyTable or SigningTable value without OpenDKIM's
+ * "refile:" or "file:" data-set prefix, which relaysign accepts and
+ * ignores.
+ */
+const char *keytable_file_path(const char *path);
+
+/*
  * keytable_load_files: reads an OpenDKIM-style KeyTable ("name
  * domain:selector:/path/to/key" lines) and SigningTable ("pattern name"
  * lines), "#" comments and blank lines allowed, loading each key once with
@@ -48,13 +55,6 @@ int keytable_add(struct keytable *kt, const char *pattern, struct key *key,
  * expressions).  Errors name "file:line: reason".  See keytable_load_text
  * for the syntax.  Returns 0, or -1 with the reason in err.
  */
-/*
- * keytable_file_path: a KeyTable or SigningTable value without OpenDKIM's
- * "refile:" or "file:" data-set prefix, which relaysign accepts and
- * ignores.
- */
-const char *keytable_file_path(const char *path);
-
 int keytable_load_files(struct keytable *kt, const char *keytable_path,
     const char *signingtable_path, char *err, size_t errlen);
 

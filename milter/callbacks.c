@@ -108,7 +108,7 @@ hold(SMFICTX *ctx, struct conn *c, unsigned long flag, sfsistat r, const char *w
 	return SMFIS_NOREPLY;
 }
 
-/* tempfail: a 451 for our own trouble at an answered stage; never bounce a notice for our fault. */
+/* tempfail: a 451 for our own trouble at an answered stage; never bounce for our fault. */
 static sfsistat
 tempfail(SMFICTX *ctx, const char *why)
 {
