@@ -27,7 +27,7 @@
 set -u
 
 # shellcheck source=tools/lib.sh
-. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/tools/lib.sh" --with-extra
 
 rs_test_needs "namespaces" openssl unshare ip ss
 CC=${CC:-gcc}
@@ -39,7 +39,6 @@ rs_sandbox "$0" "$@"
 rs_init exit
 T=$RS_TMP
 LOG=$T/relaysign.log
-PORT=$((20000 + $$ % 20000))
 
 tap_plan 6
 
@@ -93,40 +92,18 @@ else
 	tap_diag "$(cat "$T/cc.log")"
 fi
 
-mkdir -m 0700 "$T/keys"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/keys/rsa.key" 2>/dev/null
-openssl genpkey -algorithm ed25519 -out "$T/keys/ed.key" 2>/dev/null
-cat >"$T/relaysign.conf" <<EOF
-Socket inet:$PORT@127.0.0.1
-AuthservID relay.test
-RelayNetworks 192.0.2.0/24
-Domain library.example.edu
-Selector rsa2026 ed2026
-KeyFile $T/keys/rsa.key $T/keys/ed.key
-SignatureAlgorithm rsa-sha256 ed25519-sha256
-Background no
-Syslog no
-LogLevel info
-EOF
-
+rx_setup_keys_dns || rs_die "cannot start the DNS server"
+rx_write_conf "$T/relaysign.conf" "RelayNetworks 192.0.2.0/24"
 # The sanitizer runtime must come first; the preloaded library after it.
 asan=$(ldd "$RELAYSIGN" | awk '/libasan/ { print $3 }')
-start_bg relaysign "$PORT" env LD_PRELOAD="$asan $T/late.so" \
-	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-	"$RELAYSIGN" -f -c "$T/relaysign.conf"
-pid=$(rs_pid_of relaysign)
-if bg_check relaysign; then
-	tap_ok "relaysign started with the late handler preloaded"
-else
-	tap_not_ok "relaysign started ($RS_BG_WHY)"
-	diag_log "$LOG"
-fi
+RX_WRAP="env LD_PRELOAD=$asan:$T/late.so ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+rx_must_start relaysign "$T/relaysign.conf" "relaysign with the late handler preloaded"
 
 # Trusted notices, one after another on one session, so that the pool's
 # two standing workers take turns; past 32 signatures OpenSSL renews the
 # key's RSA blinding, drawing from the signing thread's own random
 # generator: a worker now holds OpenSSL per-thread state.
-sigs=$("$RS_PY" - "$top_srcdir/tests/milter" "$PORT" 2>&1 <<'EOF'
+sigs=$("$RS_PY" - "$top_srcdir/tests/milter" 8891 2>&1 <<'EOF'
 import sys
 sys.path.insert(0, sys.argv[1])
 from drain import Session
@@ -152,19 +129,8 @@ else
 fi
 
 # The stop: drain, smfi_stop, main() returns, exit() waits in the handler
-# while the workers' waits run out.
-kill -TERM "$pid"
-for ((i = 0; i < 400; i++)); do
-	kill -0 "$pid" 2>/dev/null || break
-	sleep 0.1
-done
-bg_check relaysign
-if [ "${RS_BG_STATUS:-x}" = 0 ]; then
-	tap_ok "relaysign exited 0 on SIGTERM"
-else
-	tap_not_ok "relaysign exited 0 on SIGTERM (${RS_BG_WHY:-still running after 40 s})"
-	diag_log "$LOG" 40
-fi
+# while the workers' waits run out; then the sanitizers have their say.
+rx_finish_milter "$LOG" "relaysign exited 0 on SIGTERM" "no ASan/UBSan/LSan report from relaysign"
 
 line=$(grep -m1 '^late-exit:' "$LOG")
 before=$(sed -n 's/.*threads \([0-9]*\) before.*/\1/p' <<<"$line")
@@ -173,13 +139,6 @@ if [ -n "$before" ] && [ -n "$after" ] && [ "$after" -lt "$before" ]; then
 	tap_ok "libmilter workers ended during exit(): threads $before -> $after"
 else
 	tap_not_ok "libmilter workers ended during exit(): ${line:-no report from the handler}"
-fi
-
-if grep -q 'Sanitizer\|runtime error:' "$LOG"; then
-	tap_not_ok "no ASan/UBSan/LSan report from relaysign"
-	tap_diag "$(grep -m12 -A12 'ERROR: \|runtime error:' "$LOG")"
-else
-	tap_ok "no ASan/UBSan/LSan report from relaysign"
 fi
 
 tap_done
