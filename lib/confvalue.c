@@ -150,9 +150,9 @@ conf_is_user_name(const char *s, size_t n)
 	return true;
 }
 
-/* conf_is_host: an address of family af (without brackets) or a host name. */
-bool
-conf_is_host(int af, const char *s)
+/* is_host: an address of family af (without brackets) or a host name. */
+static bool
+is_host(int af, const char *s)
 {
 	unsigned char addr[sizeof(struct in6_addr)];
 	const char *why;
@@ -211,7 +211,7 @@ conf_check_socket(const char *s, const char **why_r)
 		*why_r = "the port must be a number from 1 to 65535";
 		return false;
 	}
-	if (!conf_is_host(af, at + 1)) {
+	if (!is_host(af, at + 1)) {
 		*why_r = af == AF_INET ? "HOST is not an IPv4 address or a host name" :
 		    "HOST is not an IPv6 address (without brackets) or a host name";
 		return false;

@@ -27,8 +27,6 @@ bool conf_is_token(const char *s);
 bool conf_is_field_name(const char *s);
 /* conf_is_user_name: a portable user or group name, n bytes of s. */
 bool conf_is_user_name(const char *s, size_t n);
-/* conf_is_host: an address of family af (without brackets) or a host name. */
-bool conf_is_host(int af, const char *s);
 /* conf_check_socket: a Socket form relaysign accepts; else false with *why_r. */
 bool conf_check_socket(const char *s, const char **why_r);
 /* conf_parse_bool: yes/no, true/false, 1/0, any case; 0, or -1. */
